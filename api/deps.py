@@ -1,0 +1,101 @@
+"""Named dependencies: SessionDep, TemporalDep, CurrentUser, require(permission)."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+
+from core.db import session_scope
+from core.errors import AppError, access_denied
+from core.permissions import Perm, has_permission
+from core.security import decode_token
+from services import identity
+from services.identity import ClientInfo, Principal
+from workflows.production_dto import Actor
+
+T = TypeVar("T")
+
+SESSION_COOKIE = "session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise AppError("SERVICE_UNAVAILABLE", 503, "Temporal is not connected")
+    return client
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def get_current_user(request: Request, session: SessionDep) -> Principal:
+    token = bearer_token(request)
+    if not token:
+        raise AppError("NOT_AUTHENTICATED", 401, "Not authenticated")
+    principal = identity.authenticate(session, decode_token(token, "access"))
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require(perm: Perm) -> Any:
+    """A dependency that answers 403 unless the caller's role holds `perm`."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not has_permission(user.role, perm, user.is_superuser):
+            raise access_denied(f"Requires permission {perm.value}")
+        return user
+
+    return Depends(check)
+
+
+def client_info(request: Request) -> ClientInfo:
+    forwarded = request.headers.get("x-forwarded-for")
+    ip = forwarded.split(",")[0].strip() if forwarded else (request.client.host if request.client else None)
+    return ClientInfo(ip, request.headers.get("user-agent"))
+
+
+ClientInfoDep = Annotated[ClientInfo, Depends(client_info)]
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor(id=principal.id, role=principal.role, is_superuser=principal.is_superuser)
+
+
+async def in_transaction(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run `work(session, *args)` in one committed transaction on a worker thread."""
+
+    def run() -> T:
+        with session_scope(request.app.state.sessionmaker) as session:
+            return work(session, *args)
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,127 @@
+"""Error dialects (DESIGN.md §4): every router declares its contract's dialect; one handler renders
+every `AppError`, validation error, HTTP error and unexpected error in the dialect of the route."""
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import AppError
+
+log = logging.getLogger("api.errors")
+
+
+class Dialect(StrEnum):
+    BATTERY_PACK = "battery-pack"
+    ERP = "manufacturing-erp"
+    AEROSPACE = "aerospace"  # also battery-rul: `{"detail": …}`
+    STOCK = "stock"
+
+
+# Codes a dialect spells differently, and statuses it re-states.
+RENAMED_CODES: dict[Dialect, dict[str, str]] = {
+    Dialect.STOCK: {"ACCESS_DENIED": "INSUFFICIENT_PERMISSIONS", "WORKFLOW_VIOLATION": "INVALID_STATUS"},
+}
+RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400, "VALIDATION_ERROR": 400}}
+BATTERY_PACK_PATHS = ("/api/v1/skus", "/api/v1/batches", "/api/v1/modules", "/api/v1/packs")
+
+
+def dialect_router(dialect: Dialect, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes carry `dialect`, so errors raised anywhere in them render in it."""
+
+    class DialectRoute(APIRoute):
+        def __init__(self, *args: Any, **route_kwargs: Any) -> None:
+            super().__init__(*args, **route_kwargs)
+            self.dialect = dialect
+
+    return APIRouter(route_class=DialectRoute, **kwargs)
+
+
+def dialect_for_path(path: str) -> Dialect:
+    if path.startswith(BATTERY_PACK_PATHS):
+        return Dialect.BATTERY_PACK
+    if path.startswith("/api/") and not path.startswith("/api/v1/"):
+        return Dialect.STOCK
+    return Dialect.AEROSPACE
+
+
+def dialect_of(request: Request) -> Dialect:
+    route = request.scope.get("route")
+    return getattr(route, "dialect", None) or dialect_for_path(request.url.path)
+
+
+def error_body(dialect: Dialect, code: str, status: int, message: str, details: Any) -> tuple[int, dict[str, Any]]:
+    code = RENAMED_CODES.get(dialect, {}).get(code, code)
+    status = RESTATED.get(dialect, {}).get(code, status)
+    if dialect is Dialect.BATTERY_PACK:
+        return status, {"success": False, "error": {"code": code, "message": message, "details": details}}
+    if dialect is Dialect.ERP:
+        return status, {"error": message, "code": code, "reason": details}
+    if dialect is Dialect.STOCK:
+        status_message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        return status, {"statusCode": status, "statusMessage": status_message,
+                        "data": {"code": code, "message": message, "details": details}}
+    body: dict[str, Any] = {"detail": message, "code": code}
+    if details is not None:
+        body["details"] = details
+    return status, body
+
+
+def render(request: Request, err: AppError) -> JSONResponse:
+    status, body = error_body(dialect_of(request), err.code, err.status, err.message, err.details)
+    return JSONResponse(body, status_code=status, headers=err.headers or None)
+
+
+def _validation_details(dialect: Dialect, exc: RequestValidationError) -> Any:
+    errors = exc.errors()
+    if dialect is Dialect.STOCK:
+        return [{"path": [p for p in e["loc"] if p != "body"], "message": e["msg"]} for e in errors]
+    return [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in errors]
+
+
+def render_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    dialect = dialect_of(request)
+    if dialect is Dialect.AEROSPACE:
+        safe = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return JSONResponse({"detail": safe, "code": "VALIDATION_ERROR"}, status_code=422)
+    details = _validation_details(dialect, exc)
+    if dialect is Dialect.ERP:
+        return JSONResponse({"error": "Validation failed", "details": details}, status_code=400)
+    message = "Invalid request data" if dialect is Dialect.STOCK else "Input data invalid"
+    status, body = error_body(dialect, "VALIDATION_ERROR", 422, message, details)
+    return JSONResponse(body, status_code=status)
+
+
+HTTP_CODES = {401: "NOT_AUTHENTICATED", 403: "ACCESS_DENIED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+              413: "PAYLOAD_TOO_LARGE"}
+
+
+def render_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    status, body = error_body(dialect_of(request), code, exc.status_code, message, None)
+    return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
+
+
+def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    status, body = error_body(dialect_of(request), "INTERNAL_ERROR", 500, "Internal server error", None)
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: Any) -> None:
+    handlers: dict[Any, Callable[..., Any]] = {
+        AppError: render,
+        RequestValidationError: render_validation,
+        StarletteHTTPException: render_http,
+        Exception: render_unexpected,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)

@@ -1,0 +1,108 @@
+"""Talking to lifecycle workflows from the HTTP edge: create with update-with-start, transitions as
+updates, and every Temporal failure mapped to an AppError by its type (never by message text)."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.errors import LIFECYCLE_ERROR_STATUS, AppError
+from core.settings import get_settings
+from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
+
+log = logging.getLogger("api.lifecycle")
+T = TypeVar("T")
+
+
+class WorkflowGone(Exception):
+    """The entity's workflow is closed (finished) or was never started."""
+
+
+def update_id(request: Request, action: str) -> str | None:
+    """A client's `Idempotency-Key` makes the update id, so a retry attaches to the same update."""
+    key = request.headers.get("idempotency-key")
+    return f"{action}:{key}" if key else None
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise AppError("VALIDATION_ERROR", 422, "Idempotency-Key must be 1 to 200 characters")
+    return key
+
+
+async def guarded(call: Awaitable[T]) -> T:
+    """Await a workflow call within the update deadline; translate its failures."""
+    try:
+        async with asyncio.timeout(get_settings().update_timeout_seconds):
+            return await call
+    except WorkflowUpdateFailedError as err:
+        raise _refusal(err.cause) from err
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        raise AppError("LIFECYCLE_TIMEOUT", 504, "The lifecycle did not answer in time; retry with the same "
+                       "Idempotency-Key to complete the same request once") from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise WorkflowGone() from err
+        raise AppError("SERVICE_UNAVAILABLE", 503, "The lifecycle service is unavailable; retry later") from err
+
+
+def _refusal(cause: BaseException | None) -> AppError:
+    if isinstance(cause, ApplicationError) and cause.type in LIFECYCLE_ERROR_STATUS:
+        details = cause.details[0] if cause.details else None
+        return AppError(cause.type, LIFECYCLE_ERROR_STATUS[cause.type], cause.message, details)
+    if isinstance(cause, ApplicationError) and cause.type == "AcceptedUpdateCompletedWorkflow":
+        return AppError("WORKFLOW_VIOLATION", 409, "The lifecycle finished before this request completed")
+    log.error("lifecycle update failed: %r", cause)
+    return AppError("LIFECYCLE_FAILED", 503, "The lifecycle could not apply the request; retry later")
+
+
+def search_attributes(entity_type: str, entity_id: int, status: str) -> TypedSearchAttributes:
+    return TypedSearchAttributes([SearchAttributePair(ENTITY_TYPE, entity_type),
+                                  SearchAttributePair(ENTITY_ID, str(entity_id)),
+                                  SearchAttributePair(ENTITY_STATUS, status)])
+
+
+async def create_with_start(client: Client, *, run: Callable[..., Any], start_input: Any, workflow_id: str,
+                            create: Callable[..., Any], request: Any, result_type: type[T], entity_type: str,
+                            entity_id: int, summary: str, update_key: str) -> T:
+    """Start the entity's workflow (or reuse it) and deliver the create as its first update."""
+    start = WithStartWorkflowOperation(
+        run, start_input, id=workflow_id, task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search_attributes(entity_type, entity_id, "DRAFT"), static_summary=summary)
+    try:
+        result: T = await guarded(client.execute_update_with_start_workflow(
+            create, request, start_workflow_operation=start, id=update_key, result_type=result_type))
+    except WorkflowGone as err:
+        raise AppError("WORKFLOW_VIOLATION", 409, f"{entity_type} {entity_id} was already created") from err
+    return result
+
+
+async def transition(client: Client, workflow_id: str, update: Callable[..., Any], arg: Any,
+                     update_key: str | None, on_gone: Callable[[], Awaitable[AppError]]) -> Any:
+    """Deliver a transition; a closed workflow means the entity is past every transition."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await guarded(handle.execute_update(update, arg, id=update_key))
+    except WorkflowGone:
+        raise await on_gone() from None
+
+
+async def notify(client: Client, workflow_id: str, signal: Callable[..., Any]) -> None:
+    """Best-effort news for a workflow after a direct write; its next effect re-reads the record anyway."""
+    try:
+        await client.get_workflow_handle(workflow_id).signal(signal)
+    except RPCError as err:
+        log.warning("could not signal %s: %s", workflow_id, err)

@@ -1,0 +1,34 @@
+"""`GET /api/v1/audit-trail`: the system audit trail, newest first, for the audit permission."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Query
+
+from api.deps import SessionDep, require
+from api.dialects import Dialect, dialect_router
+from api.schemas.common import paged
+from core.permissions import Perm
+from core.timeutil import iso_z
+from models.audit import AuditEntry
+from services import audit_trail
+
+router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/audit-trail", tags=["audit"])
+
+
+def entry_out(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "actor_id": entry.actor_id, "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id, "action_type": entry.action_type, "timestamp": iso_z(entry.timestamp),
+            "payload_diff": entry.payload_diff}
+
+
+@router.get("", dependencies=[require(Perm.VIEW_AUDIT_LOGS)])
+def list_audit_trail(session: SessionDep, entity_type: str | None = None, entity_id: str | None = None,
+                     actor_id: int | None = None, action_type: str | None = None,
+                     since: datetime | None = Query(None, alias="from"),
+                     until: datetime | None = Query(None, alias="to"),
+                     page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)) -> Any:
+    rows, total = audit_trail.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
+                                     entity_id=entity_id, actor_id=actor_id, action_type=action_type,
+                                     since=since, until=until)
+    return paged([entry_out(r) for r in rows], total, page, page_size)

@@ -1,0 +1,80 @@
+"""`/api/v1/batches`: production batches, each a `production-batch-{id}` workflow."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
+from api.dialects import Dialect, dialect_router
+from api.lifecycle import create_with_start, idempotency_key, transition, update_id
+from api.schemas.production import BatchCreate, IfMatch, Page, VersionedBody, expected_version, listed, ok
+from core.errors import AppError, workflow_violation
+from core.permissions import Perm
+from services import production
+from services.identity import Principal
+from services.production_views import get_batch_view, get_sku, list_batches
+from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
+from workflows.production_dto import BatchInput, BatchStatus, BatchView, CreateBatch, SkuStatus, Transition
+
+router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/batches", tags=["battery-pack: batches"])
+
+
+@router.get("")
+def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
+             status: BatchStatus | None = None, sku_id: int | None = None) -> Any:
+    items, total = list_batches(session, page.offset, page.size, status, sku_id)
+    return listed(items, total, page)
+
+
+@router.get("/{batch_id}")
+def get(batch_id: int, session: SessionDep, _: CurrentUser) -> Any:
+    return ok(get_batch_view(session, batch_id))
+
+
+def _prepare(session: Any, body: BatchCreate, key: str | None) -> int:
+    sku = get_sku(session, body.sku_id)
+    if sku.status != SkuStatus.ACTIVE:
+        raise workflow_violation(f"SKU {sku.id} is {sku.status}; a batch needs an ACTIVE SKU",
+                                 {"sku_id": sku.id, "status": sku.status})
+    return production.reserve_id(session, "batches", "batch", key)
+
+
+@router.post("", status_code=201)
+async def create(body: BatchCreate, request: Request, client: TemporalDep,
+                 user: Principal = require(Perm.BATCH_CREATE)) -> Any:
+    key = idempotency_key(request)
+    batch_id = await in_transaction(request, _prepare, body, key)
+    view = await create_with_start(
+        client, run=ProductionBatchWorkflow.run, start_input=BatchInput(batch_id=batch_id),
+        workflow_id=batch_workflow_id(batch_id), create=ProductionBatchWorkflow.create,
+        request=CreateBatch(batch_id=batch_id, sku_id=body.sku_id, batch_number=body.batch_number,
+                            target_quantity=body.target_quantity, actor=actor_of(user)),
+        result_type=BatchView, entity_type="batch", entity_id=batch_id,
+        summary=f"Production batch {batch_id} of SKU {body.sku_id}", update_key=f"create-batch-{batch_id}")
+    return ok(view)
+
+
+async def _move(request: Request, client: Any, user: Principal, batch_id: int, action: str, update: Any,
+                body: VersionedBody | None, if_match: str | None) -> Any:
+    step = Transition(action=action, actor=actor_of(user), expected_version=expected_version(body, if_match))
+
+    async def gone() -> AppError:
+        batch = await in_transaction(request, get_batch_view, batch_id)
+        return workflow_violation(f"Cannot {action} batch {batch_id} in status {batch.status}",
+                                  {"id": batch_id, "status": batch.status})
+
+    view = await transition(client, batch_workflow_id(batch_id), update, step, update_id(request, action), gone)
+    return ok(view)
+
+
+@router.patch("/{batch_id}/start")
+async def start(batch_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+                body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_START)) -> Any:
+    return await _move(request, client, user, batch_id, "start", ProductionBatchWorkflow.start, body, if_match)
+
+
+@router.patch("/{batch_id}/complete")
+async def complete(batch_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+                   body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_COMPLETE)) -> Any:
+    return await _move(request, client, user, batch_id, "complete", ProductionBatchWorkflow.complete, body,
+                       if_match)

@@ -1,0 +1,96 @@
+"""`/api/v1/packs`: packs, each a `pack-{id}` workflow; module binding is a guarded direct write."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
+from api.dialects import Dialect, dialect_router
+from api.lifecycle import create_with_start, idempotency_key, notify, transition, update_id
+from api.schemas.production import (
+    BindModule,
+    DispositionBody,
+    IfMatch,
+    PackCreate,
+    Page,
+    VersionedBody,
+    expected_version,
+    listed,
+    ok,
+)
+from core.errors import AppError, workflow_violation
+from core.permissions import Perm
+from services import production
+from services.identity import Principal
+from services.production import lock_batch_in_progress
+from services.production_views import get_pack_view, list_packs
+from workflows.pack import PackWorkflow, pack_workflow_id
+from workflows.production_dto import CreatePack, PackInput, PackStatus, PackView, Transition
+
+router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/packs", tags=["battery-pack: packs"])
+
+
+@router.get("")
+def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
+             status: PackStatus | None = None, batch_id: int | None = None, sku_id: int | None = None) -> Any:
+    items, total = list_packs(session, page.offset, page.size, status, batch_id, sku_id)
+    return listed(items, total, page)
+
+
+@router.get("/{pack_id}")
+def get(pack_id: int, session: SessionDep, _: CurrentUser) -> Any:
+    return ok(get_pack_view(session, pack_id))
+
+
+def _prepare(session: Any, body: PackCreate, key: str | None) -> int:
+    lock_batch_in_progress(session, body.batch_id, "add a pack to")
+    return production.reserve_id(session, "packs", "pack", key)
+
+
+@router.post("", status_code=201)
+async def create(body: PackCreate, request: Request, client: TemporalDep,
+                 user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
+    key = idempotency_key(request)
+    pack_id = await in_transaction(request, _prepare, body, key)
+    view = await create_with_start(
+        client, run=PackWorkflow.run, start_input=PackInput(pack_id=pack_id), workflow_id=pack_workflow_id(pack_id),
+        create=PackWorkflow.create,
+        request=CreatePack(pack_id=pack_id, batch_id=body.batch_id, serial_number=body.serial_number,
+                           module_ids=body.module_ids, actor=actor_of(user)),
+        result_type=PackView, entity_type="pack", entity_id=pack_id,
+        summary=f"Pack {body.serial_number} of batch {body.batch_id}", update_key=f"create-pack-{pack_id}")
+    return ok(view)
+
+
+@router.patch("/{pack_id}/bind-module")
+async def bind_module(pack_id: int, body: BindModule, request: Request, client: TemporalDep,
+                      if_match: IfMatch = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
+    pack = await in_transaction(request, production.bind_module, user.id, pack_id, body.module_id,
+                                expected_version(body, if_match))
+    await notify(client, pack_workflow_id(pack_id), PackWorkflow.assembly_changed)
+    return ok(pack)
+
+
+async def _move(request: Request, client: Any, user: Principal, pack_id: int, action: str, update: Any,
+                version: int | None, payload: dict[str, Any] | None = None) -> Any:
+    step = Transition(action=action, actor=actor_of(user), expected_version=version, payload=payload or {})
+
+    async def gone() -> AppError:
+        pack = await in_transaction(request, get_pack_view, pack_id)
+        return workflow_violation(f"Cannot {action} pack {pack_id} in status {pack.status}",
+                                  {"id": pack_id, "status": pack.status})
+
+    return ok(await transition(client, pack_workflow_id(pack_id), update, step, update_id(request, action), gone))
+
+
+@router.patch("/{pack_id}/seal")
+async def seal(pack_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+               body: VersionedBody | None = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
+    return await _move(request, client, user, pack_id, "seal", PackWorkflow.seal, expected_version(body, if_match))
+
+
+@router.patch("/{pack_id}/disposition")
+async def disposition(pack_id: int, body: DispositionBody, request: Request, client: TemporalDep,
+                      if_match: IfMatch = None, user: Principal = require(Perm.PACK_DISPOSITION)) -> Any:
+    return await _move(request, client, user, pack_id, "disposition", PackWorkflow.disposition,
+                       expected_version(body, if_match), {"disposition": body.disposition.value, "notes": body.notes})

@@ -1,0 +1,45 @@
+"""One error type for the whole service; each router's dialect renders it (api/dialects.py)."""
+
+from typing import Any
+
+
+class AppError(Exception):
+    def __init__(self, code: str, status: int, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.details = details
+        self.headers: dict[str, str] = {}
+
+
+def not_found(entity: str, entity_id: object) -> AppError:
+    return AppError("NOT_FOUND", 404, f"{entity} {entity_id} not found", {"id": str(entity_id)})
+
+
+def access_denied(message: str = "Insufficient permissions") -> AppError:
+    return AppError("ACCESS_DENIED", 403, message)
+
+
+def unauthenticated(message: str = "Could not validate credentials") -> AppError:
+    return AppError("NOT_AUTHENTICATED", 401, message)
+
+
+def workflow_violation(message: str, details: Any = None) -> AppError:
+    return AppError("WORKFLOW_VIOLATION", 409, message, details)
+
+
+def validation_error(message: str, details: Any = None) -> AppError:
+    return AppError("VALIDATION_ERROR", 422, message, details)
+
+
+# Business error types a workflow or activity raises (ApplicationError.type) and their HTTP status.
+LIFECYCLE_ERROR_STATUS: dict[str, int] = {
+    "WORKFLOW_VIOLATION": 409,
+    "VERSION_CONFLICT": 409,
+    "ENTITY_LOCKED": 409,
+    "DUPLICATE_SERIAL": 409,
+    "ACCESS_DENIED": 403,
+    "NOT_FOUND": 404,
+    "VALIDATION_ERROR": 422,
+}

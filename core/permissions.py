@@ -1,0 +1,179 @@
+"""One role catalogue for the five contracts and one role -> permission table (DESIGN.md §5).
+
+Roles are stored in lower case and matched case-insensitively; each contract renders them its own way
+(the pack console and the stock contract in upper case, the others in lower case). Endpoints check
+permissions, never role names.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    ADMIN = "admin"
+    DIRECTOR = "director"
+    HEAD_OF_OPERATIONS = "head_of_operations"
+    STORE = "store"
+    PURCHASE = "purchase"
+    QA = "qa"
+    ENGINEER = "engineer"
+    TECHNICIAN = "technician"
+    VIEWER = "viewer"
+    PRODUCTION = "production"
+    SUPERVISOR = "supervisor"
+    VIEW_ONLY = "view_only"
+    OPERATOR = "operator"
+    INSPECTOR = "inspector"
+    MAINTENANCE = "maintenance"
+    WAREHOUSE = "warehouse"
+    QUALITY_MANAGER = "quality_manager"
+    MATERIALS_WRITE = "materials_write"
+
+
+ADMIN_EQUIVALENTS = frozenset({Role.SYSTEM_ADMIN, Role.ADMIN, Role.DIRECTOR})
+UPPER_CASE_DIALECTS = frozenset({"battery-pack", "stock"})
+
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.SYSTEM_ADMIN: "Full access to all endpoints, including user management and system config",
+    Role.ADMIN: "Full system access",
+    Role.DIRECTOR: "Full system access - can perform all operations",
+    Role.HEAD_OF_OPERATIONS: "Operations oversight and management",
+    Role.STORE: "Inventory and material movements",
+    Role.PURCHASE: "Procurement and supplier management",
+    Role.QA: "Quality assurance, test results, dispositions and certifications",
+    Role.ENGINEER: "Technical specifications and parts",
+    Role.TECHNICIAN: "Floor operations",
+    Role.VIEWER: "Read-only access",
+    Role.PRODUCTION: "Batch, module and pack creation and assembly",
+    Role.SUPERVISOR: "Approval rights and operational oversight",
+    Role.VIEW_ONLY: "Read-only access to dashboards and trace modules",
+    Role.OPERATOR: "View and post at assigned locations; shop-floor operations",
+    Role.INSPECTOR: "Quality inspections",
+    Role.MAINTENANCE: "Machine maintenance",
+    Role.WAREHOUSE: "Warehouse movements",
+    Role.QUALITY_MANAGER: "Quality management and NCR closure",
+    Role.MATERIALS_WRITE: "Create and edit materials",
+}
+
+
+class Perm(StrEnum):
+    # identity and audit
+    MANAGE_USERS = "manage_users"
+    VIEW_USERS = "view_users"
+    VIEW_AUDIT_LOGS = "view_audit_logs"
+    VIEW_ALL_LOGIN_HISTORY = "view_all_login_history"
+    # aerospace catalogue (named as the contract names them)
+    MANAGE_MATERIALS = "manage_materials"
+    MANAGE_PARTS = "manage_parts"
+    MANAGE_SUPPLIERS = "manage_suppliers"
+    MANAGE_INVENTORY = "manage_inventory"
+    MANAGE_ORDERS = "manage_orders"
+    MANAGE_CERTIFICATIONS = "manage_certifications"
+    APPROVE_WORKFLOWS = "approve_workflows"
+    VIEW_REPORTS = "view_reports"
+    MANAGE_PROJECTS = "manage_projects"
+    MANAGE_BOM = "manage_bom"
+    MANAGE_QA = "manage_qa"
+    SYSTEM_SETTINGS = "system_settings"
+    VIEW_MATERIALS = "view_materials"
+    VIEW_PARTS = "view_parts"
+    VIEW_SUPPLIERS = "view_suppliers"
+    VIEW_INVENTORY = "view_inventory"
+    VIEW_CERTIFICATIONS = "view_certifications"
+    VIEW_ORDERS = "view_orders"
+    RECEIVE_MATERIALS = "receive_materials"
+    ISSUE_MATERIALS = "issue_materials"
+    STOCKTAKE = "stocktake"
+    MANAGE_BARCODES = "manage_barcodes"
+    CREATE_REQUISITIONS = "create_requisitions"
+    QUALITY_CHECKS = "quality_checks"
+    APPROVE_MATERIALS = "approve_materials"
+    REJECT_MATERIALS = "reject_materials"
+    MANAGE_QA_WORKFLOWS = "manage_qa_workflows"
+    TECHNICAL_APPROVALS = "technical_approvals"
+    RECORD_USAGE = "record_usage"
+    SCAN_BARCODES = "scan_barcodes"
+    VIEW_WORK_ORDERS = "view_work_orders"
+    # battery-pack console
+    SKU_CREATE = "sku.create"
+    SKU_ACTIVATE = "sku.activate"
+    BATCH_CREATE = "batch.create"
+    BATCH_START = "batch.start"
+    BATCH_COMPLETE = "batch.complete"
+    MODULE_ASSEMBLE = "module.assemble"
+    PACK_ASSEMBLE = "pack.assemble"
+    PACK_DISPOSITION = "pack.disposition"
+
+
+P = Perm
+_AEROSPACE_VIEW = {P.VIEW_MATERIALS, P.VIEW_PARTS}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.HEAD_OF_OPERATIONS: frozenset({
+        *_AEROSPACE_VIEW, P.VIEW_SUPPLIERS, P.VIEW_INVENTORY, P.MANAGE_ORDERS, P.VIEW_CERTIFICATIONS,
+        P.APPROVE_WORKFLOWS, P.VIEW_REPORTS, P.MANAGE_PROJECTS, P.VIEW_AUDIT_LOGS, P.VIEW_USERS,
+    }),
+    Role.STORE: frozenset({
+        *_AEROSPACE_VIEW, P.MANAGE_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS, P.STOCKTAKE,
+        P.VIEW_ORDERS, P.MANAGE_BARCODES,
+    }),
+    Role.PURCHASE: frozenset({
+        *_AEROSPACE_VIEW, P.MANAGE_SUPPLIERS, P.MANAGE_ORDERS, P.VIEW_INVENTORY, P.CREATE_REQUISITIONS,
+        P.VIEW_CERTIFICATIONS,
+    }),
+    Role.QA: frozenset({
+        *_AEROSPACE_VIEW, P.MANAGE_CERTIFICATIONS, P.QUALITY_CHECKS, P.APPROVE_MATERIALS, P.REJECT_MATERIALS,
+        P.VIEW_INVENTORY, P.VIEW_SUPPLIERS, P.MANAGE_QA_WORKFLOWS, P.BATCH_COMPLETE, P.PACK_DISPOSITION,
+    }),
+    Role.ENGINEER: frozenset({
+        P.MANAGE_MATERIALS, P.MANAGE_PARTS, P.VIEW_MATERIALS, P.VIEW_PARTS, P.VIEW_SUPPLIERS,
+        P.VIEW_INVENTORY, P.MANAGE_BOM, P.VIEW_CERTIFICATIONS, P.TECHNICAL_APPROVALS,
+    }),
+    Role.TECHNICIAN: frozenset({
+        *_AEROSPACE_VIEW, P.VIEW_INVENTORY, P.RECORD_USAGE, P.SCAN_BARCODES, P.VIEW_WORK_ORDERS,
+    }),
+    Role.VIEWER: frozenset({
+        *_AEROSPACE_VIEW, P.VIEW_SUPPLIERS, P.VIEW_INVENTORY, P.VIEW_ORDERS, P.VIEW_CERTIFICATIONS,
+        P.VIEW_REPORTS,
+    }),
+    Role.PRODUCTION: frozenset({P.BATCH_CREATE, P.BATCH_START, P.MODULE_ASSEMBLE, P.PACK_ASSEMBLE}),
+    Role.SUPERVISOR: frozenset({P.SKU_CREATE, P.BATCH_COMPLETE, P.VIEW_AUDIT_LOGS, P.APPROVE_WORKFLOWS}),
+    Role.VIEW_ONLY: frozenset({*_AEROSPACE_VIEW, P.VIEW_REPORTS}),
+    Role.OPERATOR: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECORD_USAGE}),
+    Role.INSPECTOR: frozenset({P.VIEW_MATERIALS, P.QUALITY_CHECKS}),
+    Role.MAINTENANCE: frozenset({P.VIEW_MATERIALS, P.VIEW_WORK_ORDERS}),
+    Role.WAREHOUSE: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS}),
+    Role.QUALITY_MANAGER: frozenset({P.VIEW_MATERIALS, P.QUALITY_CHECKS, P.MANAGE_QA}),
+    Role.MATERIALS_WRITE: frozenset({P.VIEW_MATERIALS, P.MANAGE_MATERIALS}),
+}
+
+
+def parse_role(value: str) -> Role | None:
+    """Match any contract's spelling of a role (`QA`, `qa`, `SYSTEM_ADMIN`, `Head_Of_Operations`)."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        return None
+
+
+def render_role(role: str, dialect: str) -> str:
+    return role.upper() if dialect in UPPER_CASE_DIALECTS else role.lower()
+
+
+def is_admin_equivalent(role: str, is_superuser: bool = False) -> bool:
+    return is_superuser or parse_role(role) in ADMIN_EQUIVALENTS
+
+
+def has_permission(role: str, perm: Perm, is_superuser: bool = False) -> bool:
+    if is_admin_equivalent(role, is_superuser):
+        return True
+    parsed = parse_role(role)
+    return parsed is not None and perm in ROLE_PERMISSIONS.get(parsed, frozenset())
+
+
+def permissions_of(role: str, is_superuser: bool = False) -> list[str]:
+    """What `/auth/permissions` lists: `["ALL"]` for admin-equivalents, as the contract shows."""
+    if is_admin_equivalent(role, is_superuser):
+        return ["ALL"]
+    parsed = parse_role(role)
+    return sorted(p.value for p in ROLE_PERMISSIONS.get(parsed, frozenset())) if parsed else []

@@ -1,0 +1,64 @@
+"""Settings from the environment. Every duration is a setting so tests can run them in seconds."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_ADMIN_PASSWORD = "admin12345"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "mfg-ops-backend"
+    version: str = "0.1.0"
+    environment: str = "development"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    pg_port: int = 54320
+    data_dir: Path = Path("./.data")
+
+    database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = "mfg-ops"
+
+    admin_password: str = DEV_ADMIN_PASSWORD
+    jwt_secret: str = DEV_JWT_SECRET
+    access_token_seconds: int = 1800
+    refresh_token_seconds: int = 7 * 24 * 3600
+
+    bcrypt_rounds: int = 12
+
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+
+    update_timeout_seconds: float = 15.0
+    max_body_bytes: int = 1_000_000
+
+    @property
+    def production(self) -> bool:
+        return self.environment.lower() == "production"
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> "Settings":
+        if self.production and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("JWT_SECRET must be set in production mode")
+        return self
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"postgresql+psycopg://mfg@127.0.0.1:{self.pg_port}/mfg"
+
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

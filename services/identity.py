@@ -1,0 +1,296 @@
+"""Users, sessions and login attempts. Never commits: the request scope does."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import AppError, not_found
+from core.permissions import parse_role
+from core.security import IssuedToken, TokenClaims, hash_password, issue_token, verify_password
+from core.settings import get_settings
+from core.timeutil import utcnow
+from models.identity import AuthSession, LoginAttempt, User
+
+MIN_PASSWORD_LENGTH = 8
+LOCKED_REASON = "Too many failed attempts"
+USER_FIELDS = ("user_id", "username", "email", "full_name", "employee_id", "phone", "department",
+               "designation", "role", "is_active", "is_superuser", "can_approve_workflows", "approval_limit",
+               "notes")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    id: int
+    user_id: str
+    username: str
+    email: str
+    role: str
+    is_superuser: bool
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh: IssuedToken
+    user: User
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip_address: str | None
+    user_agent: str | None
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    return {field: getattr(user, field) for field in USER_FIELDS}
+
+
+def find_by_login(session: Session, login: str) -> User | None:
+    """A login name is the username, the email or the battery-rul `user_id` handle."""
+    login = login.strip()
+    return session.scalars(select(User).where(or_(
+        func.lower(User.username) == login.lower(), func.lower(User.email) == login.lower(),
+        User.user_id == login))).first()
+
+
+def get_user(session: Session, user_pk: int) -> User:
+    user = session.get(User, user_pk)
+    if user is None:
+        raise not_found("User", user_pk)
+    return user
+
+
+def get_user_by_handle(session: Session, handle: str) -> User:
+    user = session.scalars(select(User).where(User.user_id == handle)).first()
+    if user is None:
+        raise not_found("User", handle)
+    return user
+
+
+# --- login, refresh, logout -------------------------------------------------------------------------
+
+def _lockout_remaining(session: Session, login: str) -> int:
+    """Seconds until `login` may try again (0: not locked). Failures since the last success count."""
+    settings = get_settings()
+    window_start = utcnow() - timedelta(seconds=settings.login_lockout_seconds)
+    last_success = session.scalar(select(func.max(LoginAttempt.login_at)).where(
+        func.lower(LoginAttempt.username) == login.lower(), LoginAttempt.success.is_(True)))
+    since = max(window_start, last_success) if last_success else window_start
+    failures = session.scalars(select(LoginAttempt.login_at).where(
+        func.lower(LoginAttempt.username) == login.lower(), LoginAttempt.success.is_(False),
+        LoginAttempt.is_logout.is_(False), LoginAttempt.login_at > since,
+        or_(LoginAttempt.failure_reason.is_(None), LoginAttempt.failure_reason != LOCKED_REASON),
+    ).order_by(LoginAttempt.login_at.desc()).limit(settings.login_max_failures)).all()
+    if len(failures) < settings.login_max_failures:
+        return 0
+    unlock_at = failures[-1] + timedelta(seconds=settings.login_lockout_seconds)
+    return max(1, int((unlock_at - utcnow()).total_seconds()) + 1)
+
+
+def _record_attempt(session: Session, login: str, user: User | None, client: ClientInfo, success: bool,
+                    reason: str | None = None, is_logout: bool = False) -> None:
+    session.add(LoginAttempt(username=login, user_id=user.id if user else None, ip_address=client.ip_address,
+                             user_agent=client.user_agent, success=success, failure_reason=reason,
+                             is_logout=is_logout))
+
+
+def _open_session(session: Session, user: User) -> TokenPair:
+    sid = uuid.uuid4()
+    refresh = issue_token(user.id, user.role, "refresh", sid)
+    session.add(AuthSession(id=sid, user_id=user.id, refresh_jti=refresh.jti))
+    return TokenPair(issue_token(user.id, user.role, "access", sid), refresh, user)
+
+
+def login(session: Session, login_name: str, password: str, client: ClientInfo) -> TokenPair:
+    """Check credentials; every attempt is recorded. The caller commits even on failure."""
+    wait = _lockout_remaining(session, login_name)
+    user = find_by_login(session, login_name)
+    if wait:
+        _record_attempt(session, login_name, user, client, False, LOCKED_REASON)
+        err = AppError("TOO_MANY_ATTEMPTS", 429, f"Too many failed login attempts; try again in {wait} seconds")
+        err.headers = {"Retry-After": str(wait)}
+        raise err
+    if user is None or not verify_password(password, user.password_hash):
+        reason = "Unknown user" if user is None else "Invalid password"
+        _record_attempt(session, login_name, user, client, False, reason)
+        raise AppError("INVALID_CREDENTIALS", 401, "Incorrect username or password")
+    if not user.is_active:
+        _record_attempt(session, login_name, user, client, False, "User account is inactive")
+        raise AppError("USER_INACTIVE", 401, "User account is inactive")
+    _record_attempt(session, login_name, user, client, True)
+    user.last_login = utcnow()
+    audit.record(session, actor_id=user.id, entity_type="user", entity_id=user.id, action_type="USER_LOGGED_IN")
+    return _open_session(session, user)
+
+
+def authenticate(session: Session, claims: TokenClaims) -> Principal:
+    """The principal of a verified access token whose session is still open and user still active."""
+    row = session.execute(select(AuthSession.revoked_at, User).join(User, User.id == AuthSession.user_id)
+                          .where(AuthSession.id == claims.session_id)).first()
+    if row is None or row.revoked_at is not None:
+        raise AppError("TOKEN_REVOKED", 401, "Token has been revoked")
+    user: User = row.User
+    if user.id != claims.user_id or not user.is_active:
+        raise AppError("NOT_AUTHENTICATED", 401, "Could not validate credentials")
+    return Principal(user.id, user.user_id, user.username, user.email, user.role, user.is_superuser,
+                     claims.session_id)
+
+
+def refresh(session: Session, claims: TokenClaims) -> TokenPair:
+    """Rotate the refresh token: the presented one must be the session's current one."""
+    auth_session = session.get(AuthSession, claims.session_id, with_for_update=True)
+    if auth_session is None or auth_session.revoked_at is not None or auth_session.refresh_jti != claims.jti:
+        raise AppError("INVALID_REFRESH_TOKEN", 401, "Invalid refresh token")
+    user = session.get(User, auth_session.user_id)
+    if user is None or not user.is_active:
+        raise AppError("INVALID_REFRESH_TOKEN", 401, "Invalid refresh token")
+    new_refresh = issue_token(user.id, user.role, "refresh", auth_session.id)
+    auth_session.refresh_jti = new_refresh.jti
+    return TokenPair(issue_token(user.id, user.role, "access", auth_session.id), new_refresh, user)
+
+
+def logout(session: Session, principal: Principal, client: ClientInfo) -> None:
+    session.execute(update(AuthSession).where(AuthSession.id == principal.session_id)
+                    .values(revoked_at=utcnow()))
+    user = session.get(User, principal.id)
+    _record_attempt(session, principal.username, user, client, True, is_logout=True)
+    audit.record(session, actor_id=principal.id, entity_type="user", entity_id=principal.id,
+                 action_type="USER_LOGGED_OUT")
+
+
+def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
+    """Verify, set, and revoke the user's other sessions."""
+    user = get_user(session, principal.id)
+    if not verify_password(current, user.password_hash):
+        raise AppError("INVALID_CREDENTIALS", 401, "Incorrect current password")
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    user.version += 1
+    session.execute(update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.id != principal.session_id,
+                                              AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    audit.record(session, actor_id=principal.id, entity_type="user", entity_id=user.id,
+                 action_type="PASSWORD_CHANGED", payload_diff={"password": "changed"})
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AppError("VALIDATION_ERROR", 400, f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
+                       {"field": "new_password"})
+
+
+def login_history(session: Session, user_pk: int | None, success_only: bool, limit: int) -> list[LoginAttempt]:
+    query = select(LoginAttempt).order_by(LoginAttempt.login_at.desc(), LoginAttempt.id.desc()).limit(limit)
+    if user_pk is not None:
+        query = query.where(LoginAttempt.user_id == user_pk)
+    if success_only:
+        query = query.where(LoginAttempt.success.is_(True))
+    return list(session.scalars(query))
+
+
+def count_login_history(session: Session, user_pk: int | None, success_only: bool) -> int:
+    query = select(func.count(LoginAttempt.id))
+    if user_pk is not None:
+        query = query.where(LoginAttempt.user_id == user_pk)
+    if success_only:
+        query = query.where(LoginAttempt.success.is_(True))
+    return int(session.scalar(query) or 0)
+
+
+# --- user management --------------------------------------------------------------------------------
+
+def _canonical_role(role: str) -> str:
+    parsed = parse_role(role)
+    if parsed is None:
+        raise AppError("INVALID_ROLE", 400, f"Invalid role: {role}", {"field": "role"})
+    return parsed.value
+
+
+def _ensure_unique(session: Session, values: dict[str, Any], exclude_pk: int | None = None) -> None:
+    for field in ("user_id", "username", "email"):
+        value = values.get(field)
+        if value is None:
+            continue
+        column = getattr(User, field)
+        clash = session.scalar(select(User.id).where(func.lower(column) == str(value).lower()))
+        if clash is not None and clash != exclude_pk:
+            raise AppError("DUPLICATE_USER", 400, f"User with this {field} already exists", {"field": field})
+
+
+def create_user(session: Session, actor_id: int | None, values: dict[str, Any]) -> User:
+    """Create a user from either contract's body; missing handles derive from the email."""
+    values = {k: v for k, v in values.items() if v is not None}
+    password = values.pop("password")
+    _check_password(password)
+    values["role"] = _canonical_role(values.get("role", "viewer"))
+    email = values["email"]
+    values.setdefault("username", values.get("user_id") or email.split("@")[0])
+    values.setdefault("user_id", values["username"])
+    _ensure_unique(session, values)
+    if isinstance(values.get("approval_limit"), float | int):
+        values["approval_limit"] = Decimal(str(values["approval_limit"]))
+    user = User(password_hash=hash_password(password), **values)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action_type="USER_CREATED",
+                 payload_diff=audit.created(snapshot(user)))
+    return user
+
+
+def update_user(session: Session, actor_id: int, user: User, changes: dict[str, Any]) -> User:
+    if "role" in changes and changes["role"] is not None:
+        changes["role"] = _canonical_role(changes["role"])
+    changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
+    _ensure_unique(session, changes, exclude_pk=user.id)
+    before = snapshot(user)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.version += 1
+    if changes.get("is_active") is False:
+        _revoke_all_sessions(session, user.id)
+    session.flush()
+    audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action_type="USER_UPDATED",
+                 payload_diff=audit.diff(before, snapshot(user)))
+    return user
+
+
+def deactivate_user(session: Session, actor_id: int, user: User) -> User:
+    """Aerospace delete: a soft delete that keeps the audit trail."""
+    if user.id == actor_id:
+        raise AppError("CANNOT_DELETE_SELF", 400, "Cannot delete your own account")
+    before = snapshot(user)
+    user.is_active = False
+    user.version += 1
+    _revoke_all_sessions(session, user.id)
+    audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id,
+                 action_type="USER_DEACTIVATED", payload_diff=audit.diff(before, snapshot(user)))
+    return user
+
+
+def _revoke_all_sessions(session: Session, user_pk: int) -> None:
+    session.execute(update(AuthSession).where(AuthSession.user_id == user_pk, AuthSession.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+
+
+def list_users(session: Session, offset: int, limit: int) -> tuple[list[User], int]:
+    total = int(session.scalar(select(func.count(User.id))) or 0)
+    users = list(session.scalars(select(User).order_by(User.id).offset(offset).limit(limit)))
+    return users, total
+
+
+def ensure_bootstrap_admin(session: Session, password: str) -> User | None:
+    """Create `admin` (role admin) when no user exists; returns it, or None if users already exist."""
+    if session.scalar(select(func.count(User.id))):
+        return None
+    return create_user(session, None, {"user_id": "admin", "username": "admin", "email": "admin@example.com",
+                                       "password": password, "full_name": "System Administrator",
+                                       "role": "admin", "is_superuser": True, "can_approve_workflows": True,
+                                       "department": "ADMINISTRATION"})

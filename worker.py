@@ -1,0 +1,55 @@
+"""Builds the Temporal worker: every workflow and activity of the service, on one task queue."""
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.production import ProductionActivities
+from core import temporal
+from core.db import make_engine, make_sessionmaker
+from core.settings import get_settings
+from workflows.batch import ProductionBatchWorkflow
+from workflows.pack import PackWorkflow
+
+log = logging.getLogger("worker")
+ACTIVITY_THREADS = 32
+WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow]
+
+
+def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str) -> Worker:
+    production = ProductionActivities(factory)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=production.all(),
+        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
+        max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_local_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker() -> None:
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url(), pool_size=ACTIVITY_THREADS)
+    client = await temporal.connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client, make_sessionmaker(engine), settings.task_queue):
+        log.info("worker polling task queue %s", settings.task_queue)
+        await stop.wait()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker())

@@ -1,0 +1,68 @@
+"""What every lifecycle workflow shares: running an effect, rejecting a transition, showing itself."""
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from core.permissions import Perm, has_permission
+    from workflows.production_dto import Actor
+    from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
+
+T = TypeVar("T")
+
+EFFECT_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=2))
+EFFECT_TIMEOUT = timedelta(seconds=10)
+EFFECT_DEADLINE = timedelta(seconds=60)
+
+
+async def effect(activity_name: str, arg: Any, result_type: type[T]) -> T:
+    """Run one DB effect as a local activity; a business refusal fails the update with its own type."""
+    try:
+        result: T = await workflow.execute_local_activity(
+            activity_name, arg, result_type=result_type, start_to_close_timeout=EFFECT_TIMEOUT,
+            schedule_to_close_timeout=EFFECT_DEADLINE, retry_policy=EFFECT_RETRY)
+        return result
+    except ActivityError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            raise ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True) from None
+        raise ApplicationError(f"{activity_name} could not be applied", type="EFFECT_FAILED",
+                               non_retryable=True) from None
+
+
+def op_key() -> str:
+    """The business key of the effect the current update applies: stable across activity retries."""
+    update = workflow.current_update_info()
+    return f"{workflow.info().workflow_id}:{update.id if update else 'run'}"
+
+
+def violation(message: str, **details: Any) -> ApplicationError:
+    return ApplicationError(message, details, type="WORKFLOW_VIOLATION", non_retryable=True)
+
+
+def require_permission(actor: Actor, perm: Perm) -> None:
+    if not has_permission(actor.role, perm, actor.is_superuser):
+        raise ApplicationError(f"Role {actor.role} may not {perm.value}", {"permission": perm.value},
+                               type="ACCESS_DENIED", non_retryable=True)
+
+
+def require_state(current: str, allowed: tuple[str, ...], entity: str, entity_id: int, action: str) -> None:
+    if current not in allowed:
+        raise violation(f"Cannot {action} {entity} {entity_id} in status {current}", id=entity_id, status=current,
+                        allowed_from=list(allowed), action=action)
+
+
+def show(entity_type: str, entity_id: int, status: str, details: str) -> None:
+    """What operators see in the Temporal UI: search attributes and the current details."""
+    if workflow.info().typed_search_attributes.get(ENTITY_STATUS) != status:
+        workflow.upsert_search_attributes([ENTITY_TYPE.value_set(entity_type),
+                                           ENTITY_ID.value_set(str(entity_id)), ENTITY_STATUS.value_set(status)])
+    workflow.set_current_details(details)
+
+
+def continue_as_new_due() -> bool:
+    return workflow.info().is_continue_as_new_suggested()
