@@ -22,8 +22,9 @@ ACTIVITY_THREADS = 32
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow]
 
 
-def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str) -> Worker:
-    production = ProductionActivities(factory)
+def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
+                 production: ProductionActivities | None = None) -> Worker:
+    production = production or ProductionActivities(factory)
     return Worker(
         client,
         task_queue=task_queue,

@@ -1,6 +1,7 @@
 """Battery-pack production effects: each activity is one DB transaction, harmless to retry."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,13 +90,10 @@ class ProductionActivities:
             return production.pack_snapshot(session, pack_id)
 
 
-class business_errors:  # noqa: N801 - used as a context manager
+@contextmanager
+def business_errors() -> Iterator[None]:
     """Turn a business refusal (AppError) into a non-retryable ApplicationError of the same code."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if isinstance(exc, AppError):
-            raise ApplicationError(exc.message, exc.details, type=exc.code, non_retryable=True) from exc
-        return False
+    try:
+        yield
+    except AppError as exc:
+        raise ApplicationError(exc.message, exc.details, type=exc.code, non_retryable=True) from exc

@@ -23,6 +23,8 @@ from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 
 log = logging.getLogger("api.lifecycle")
 T = TypeVar("T")
+# Business refusals an effect may raise beyond core's lifecycle catalogue (a batch number already used).
+REFUSAL_STATUS = {**LIFECYCLE_ERROR_STATUS, "DUPLICATE_ENTRY": 409}
 
 
 class WorkflowGone(Exception):
@@ -59,9 +61,9 @@ async def guarded(call: Awaitable[T]) -> T:
 
 
 def _refusal(cause: BaseException | None) -> AppError:
-    if isinstance(cause, ApplicationError) and cause.type in LIFECYCLE_ERROR_STATUS:
+    if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
         details = cause.details[0] if cause.details else None
-        return AppError(cause.type, LIFECYCLE_ERROR_STATUS[cause.type], cause.message, details)
+        return AppError(cause.type, REFUSAL_STATUS[cause.type], cause.message, details)
     if isinstance(cause, ApplicationError) and cause.type == "AcceptedUpdateCompletedWorkflow":
         return AppError("WORKFLOW_VIOLATION", 409, "The lifecycle finished before this request completed")
     log.error("lifecycle update failed: %r", cause)
@@ -74,8 +76,8 @@ def search_attributes(entity_type: str, entity_id: int, status: str) -> TypedSea
                                   SearchAttributePair(ENTITY_STATUS, status)])
 
 
-async def create_with_start(client: Client, *, run: Callable[..., Any], start_input: Any, workflow_id: str,
-                            create: Callable[..., Any], request: Any, result_type: type[T], entity_type: str,
+async def create_with_start(client: Client, *, run: Any, start_input: Any, workflow_id: str,
+                            create: Any, request: Any, result_type: type[T], entity_type: str,
                             entity_id: int, summary: str, update_key: str) -> T:
     """Start the entity's workflow (or reuse it) and deliver the create as its first update."""
     start = WithStartWorkflowOperation(
@@ -90,7 +92,7 @@ async def create_with_start(client: Client, *, run: Callable[..., Any], start_in
     return result
 
 
-async def transition(client: Client, workflow_id: str, update: Callable[..., Any], arg: Any,
+async def transition(client: Client, workflow_id: str, update: Any, arg: Any,
                      update_key: str | None, on_gone: Callable[[], Awaitable[AppError]]) -> Any:
     """Deliver a transition; a closed workflow means the entity is past every transition."""
     handle = client.get_workflow_handle(workflow_id)

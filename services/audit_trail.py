@@ -11,14 +11,17 @@ from services.queries import given
 
 def _filtered(query: Select, entity_type: str | None, entity_id: str | None, actor_id: int | None,
               action_type: str | None, since: datetime | None, until: datetime | None) -> Select:
-    return query.where(*given(
+    query = query.where(*given(
         (entity_type, AuditEntry.entity_type == entity_type),
         (entity_id, AuditEntry.entity_id == entity_id),
         (actor_id, AuditEntry.actor_id == actor_id),
         (action_type, AuditEntry.action_type == action_type),
-        (since, AuditEntry.timestamp >= since),
-        (until, AuditEntry.timestamp <= until),
     ))
+    if since is not None:
+        query = query.where(AuditEntry.timestamp >= since)
+    if until is not None:
+        query = query.where(AuditEntry.timestamp <= until)
+    return query
 
 
 def search(session: Session, offset: int, limit: int, **filters: object) -> tuple[list[AuditEntry], int]:

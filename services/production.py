@@ -4,6 +4,7 @@ transaction each); cell and module binding are direct guarded writes from the AP
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -62,21 +63,27 @@ def activate_sku(session: Session, actor_id: int, sku_id: int, expected_version:
     sku.status, sku.version = SkuStatus.ACTIVE, sku.version + 1
     audit.record(session, actor_id=actor_id, entity_type="sku", entity_id=sku.id, action_type="SKU_ACTIVATED",
                  payload_diff={"status": {"old": "DRAFT", "new": "ACTIVE"}})
+    session.flush()  # so the answer carries the new `updated_at`
     return sku
 
 
 # --- ids reserved before a lifecycle starts ----------------------------------------------------------
 
 def reserve_id(session: Session, table: str, scope: str, idempotency_key: str | None) -> int:
-    """The id a new entity will have; the same `Idempotency-Key` always gets the same id."""
+    """The id a new entity will have; the same `Idempotency-Key` always gets the same id, even when two
+    requests with it race (the loser waits for the winner's key and answers with its id)."""
+    known_id = select(IdempotencyKey.entity_id).where(IdempotencyKey.scope == scope,
+                                                      IdempotencyKey.key == idempotency_key)
     if idempotency_key:
-        known = session.scalar(select(IdempotencyKey.entity_id).where(IdempotencyKey.scope == scope,
-                                                                      IdempotencyKey.key == idempotency_key))
+        known = session.scalar(known_id)
         if known is not None:
             return int(known)
     new_id = int(session.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")) or 0)
     if idempotency_key:
-        session.add(IdempotencyKey(scope=scope, key=idempotency_key, entity_id=new_id))
+        claimed = session.execute(pg_insert(IdempotencyKey).values(scope=scope, key=idempotency_key, entity_id=new_id)
+                                  .on_conflict_do_nothing().returning(IdempotencyKey.entity_id)).first()
+        if claimed is None:
+            return int(session.scalar(known_id) or 0)
     return new_id
 
 
@@ -313,7 +320,8 @@ def pack_snapshot(session: Session, pack_id: int) -> PackSnapshot:
     pack = session.get(Pack, pack_id)
     if pack is None:
         raise AppError("NOT_FOUND", 404, f"Pack {pack_id} not found")
-    return PackSnapshot(status=PackStatus(pack.status), disposition=pack.disposition,
+    return PackSnapshot(status=PackStatus(pack.status),
+                        disposition=Disposition(pack.disposition) if pack.disposition else None,
                         module_count=pack.module_count)
 
 

@@ -35,6 +35,8 @@ from worker import build_worker  # noqa: E402
 from workflows.search import ALL_KEYS  # noqa: E402
 
 PASSWORD = "s3cret-pass"
+# Low, so long-lived lifecycles really continue-as-new during the suite.
+SUGGEST_CONTINUE_AS_NEW_AT = 300
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +74,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
         search_attributes=ALL_KEYS, port=free_port(),
-        dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"])
+        dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
+                               "--dynamic-config-value",
+                               f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}"])
     yield env
     await env.shutdown()
 

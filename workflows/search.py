@@ -1,5 +1,7 @@
 """Typed search attributes every lifecycle sets (DESIGN.md §2.10), registered on the dev server."""
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 ENTITY_TYPE = SearchAttributeKey.for_keyword("EntityType")
@@ -9,7 +11,7 @@ AMOUNT = SearchAttributeKey.for_float("Amount")
 LOCATION_CODE = SearchAttributeKey.for_keyword("LocationCode")
 PENDING_ROLE = SearchAttributeKey.for_keyword("PendingRole")
 
-ALL_KEYS = [ENTITY_TYPE, ENTITY_ID, ENTITY_STATUS, AMOUNT, LOCATION_CODE, PENDING_ROLE]
+ALL_KEYS: list[SearchAttributeKey[Any]] = [ENTITY_TYPE, ENTITY_ID, ENTITY_STATUS, AMOUNT, LOCATION_CODE, PENDING_ROLE]
 
 
 def dev_server_flags() -> list[str]:

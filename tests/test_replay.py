@@ -1,0 +1,56 @@
+"""Replay: the batch and pack workflows must replay their recorded histories without nondeterminism.
+
+`tests/histories/*.json` were recorded from a real run (RECORD_HISTORIES=1 re-records them); a change to
+workflow code that would break running lifecycles fails here. Fresh histories of this run replay too."""
+
+import os
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.console_helpers import V1, crew, data, dispose, ready_pack, running_batch, sealed_module
+from worker import WORKFLOWS
+from workflows.batch import batch_workflow_id
+from workflows.pack import pack_workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+
+
+async def test_recorded_histories_replay():
+    files = sorted(HISTORIES.glob("*.json"))
+    assert {f.name.split("-")[0] for f in files} >= {"batch", "pack"}, "recorded histories are missing"
+    for file in files:
+        history = WorkflowHistory.from_json(file.stem, file.read_text())
+        await replayer().replay_workflow(history)
+
+
+async def run_lifecycles(api, make_user) -> list[str]:
+    """A batch through completion, with one pack passed and one quarantined then failed."""
+    c = await crew(make_user)
+    _, batch = await running_batch(api, c)
+    passed = await ready_pack(api, c, batch)
+    await dispose(api, c, passed["id"], "PASS")
+    failed = await ready_pack(api, c, batch)
+    await dispose(api, c, failed["id"], "QUARANTINE")
+    await dispose(api, c, failed["id"], "FAIL")
+    await sealed_module(api, c, batch["id"], batch["sku"]["cells_per_module"])
+    data(await api.patch(f"{V1}/batches/{batch['id']}/complete", headers=c.supervisor.headers))
+    return [batch_workflow_id(batch["id"]), pack_workflow_id(passed["id"]), pack_workflow_id(failed["id"])]
+
+
+async def test_fresh_histories_replay(api, make_user, temporal_client: Client):
+    workflow_ids = await run_lifecycles(api, make_user)
+    for workflow_id in workflow_ids:
+        handle = temporal_client.get_workflow_handle(workflow_id)
+        await handle.result()
+        history = await handle.fetch_history()
+        await replayer().replay_workflow(history)
+        if os.environ.get("RECORD_HISTORIES") == "1":
+            kind = "batch" if workflow_id.startswith("production-batch") else "pack"
+            (HISTORIES / f"{kind}-{workflow_id.rsplit('-', 1)[1]}.json").write_text(history.to_json())
