@@ -4,6 +4,7 @@ Used by `make run` (core/run.py) and by the test session (tests/conftest.py), so
 real servers. As root, PostgreSQL runs as an unprivileged OS user.
 """
 
+import hashlib
 import logging
 import os
 import pwd
@@ -20,6 +21,7 @@ from workflows.search import dev_server_flags
 
 log = logging.getLogger("stack")
 PG_OS_USER_FALLBACK = "mfgpg"
+FALLBACK_HOME = Path("/var/tmp/mfg-ops-postgres")
 
 
 class StackError(RuntimeError):
@@ -83,15 +85,37 @@ def _pg_os_user() -> str | None:
     return PG_OS_USER_FALLBACK
 
 
+def _reachable(user: str, folder: Path) -> bool:
+    return subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(folder)]).returncode == 0
+
+
 class PostgresCluster:
     """A PostgreSQL cluster in a folder of ours, listening on 127.0.0.1 only, trust auth."""
 
     def __init__(self, data_dir: Path, port: int, fast_unsafe: bool = False) -> None:
         self.root = data_dir.resolve()
-        self.dir = self.root / "pg"
         self.port = port
         self.fast_unsafe = fast_unsafe
         self.os_user = _pg_os_user()
+        self.home = self._home()
+        self.dir = self.home / "pg"
+
+    def _home(self) -> Path:
+        """Where the cluster lives: DATA_DIR itself, unless the PostgreSQL user cannot reach it (a data dir
+        under a private home folder); then a folder of ours under /var/tmp, linked as DATA_DIR/pg."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        if self.os_user is None or _reachable(self.os_user, self.root):
+            return self.root
+        home = FALLBACK_HOME / hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
+        home.mkdir(parents=True, exist_ok=True)
+        for folder in (FALLBACK_HOME, home):
+            folder.chmod(0o755)
+        link = self.root / "pg"
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(home / "pg")
+        log.info("%s is private to its owner: PostgreSQL's data is in %s", self.root, home / "pg")
+        return home
 
     def url(self, database: str = "mfg") -> str:
         return f"postgresql+psycopg://mfg@127.0.0.1:{self.port}/{database}"
@@ -113,8 +137,7 @@ class PostgresCluster:
     def initialize(self) -> None:
         if (self.dir / "PG_VERSION").exists():
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
+        self.home.chmod(0o755)
         self.dir.mkdir(exist_ok=True)
         self.dir.chmod(0o700)
         self._own(self.dir)
@@ -126,7 +149,7 @@ class PostgresCluster:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=300"
         if self.fast_unsafe:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        log_file = self.root / "pg.log"
+        log_file = self.home / "pg.log"
         log_file.touch()
         self._own(log_file)
         self._run([_pg_bin("pg_ctl"), "-D", str(self.dir), "-l", str(log_file), "-w", "-t", "60",
