@@ -3,7 +3,7 @@
 import uuid
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import authlib.deprecate  # noqa: E402,F401 - installs its "always" filter before ours
 import bcrypt
@@ -14,10 +14,13 @@ from core.timeutil import utcnow
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from authlib.jose import JoseError, jwt
+    from authlib.jose import JoseError, JsonWebToken
     from authlib.jose.errors import ExpiredTokenError
 
 ALGORITHM = "HS256"
+# Only our algorithm is accepted: a token naming any other (`none`, RS256 with the secret as a "public key")
+# is refused before its signature is looked at.
+jwt = JsonWebToken([ALGORITHM])
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit
 
 
@@ -74,6 +77,6 @@ def decode_token(token: str, expected_kind: str) -> TokenClaims:
         raise AppError("NOT_AUTHENTICATED", 401, f"Not an {expected_kind} token")
     try:
         return TokenClaims(int(claims["sub"]), str(claims["role"]), expected_kind, str(claims["jti"]),
-                           uuid.UUID(str(claims["sid"])), datetime.fromtimestamp(int(claims["exp"])))
-    except (KeyError, ValueError) as exc:
+                           uuid.UUID(str(claims["sid"])), datetime.fromtimestamp(int(claims["exp"]), UTC))
+    except (KeyError, ValueError, TypeError) as exc:
         raise AppError("NOT_AUTHENTICATED", 401, "Could not validate credentials") from exc

@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -18,10 +19,13 @@ from core.timeutil import utcnow
 from models.identity import AuthSession, LoginAttempt, User
 
 MIN_PASSWORD_LENGTH = 8
+HANDLE_MAX_LENGTH = 100  # users.username and users.user_id
 LOCKED_REASON = "Too many failed attempts"
 USER_FIELDS = ("user_id", "username", "email", "full_name", "employee_id", "phone", "department",
                "designation", "role", "is_active", "is_superuser", "can_approve_workflows", "approval_limit",
                "notes")
+REQUIRED_FIELDS = frozenset({"user_id", "username", "email", "role", "is_active", "is_superuser",
+                             "can_approve_workflows"})
 
 
 @dataclass(frozen=True)
@@ -78,16 +82,29 @@ def get_user_by_handle(session: Session, handle: str) -> User:
 
 # --- login, refresh, logout -------------------------------------------------------------------------
 
-def _lockout_remaining(session: Session, login: str) -> int:
-    """Seconds until `login` may try again (0: not locked). Failures since the last success count."""
+def _attempts_of(login: str, user: User | None) -> Any:
+    """Attempts that count against one account, whatever name (username, email, handle) they used."""
+    by_name = func.lower(LoginAttempt.username) == login.lower()
+    return or_(by_name, LoginAttempt.user_id == user.id) if user is not None else by_name
+
+
+def _serialize_attempts(session: Session, login: str, user: User | None) -> None:
+    """Concurrent attempts on one account wait for each other, so a burst cannot outrun the failure count.
+    The transaction-level lock is held until the request's transaction ends."""
+    key = f"login-user:{user.id}" if user is not None else f"login-name:{login.lower()}"
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+def _lockout_remaining(session: Session, login: str, user: User | None) -> int:
+    """Seconds until the account may try again (0: not locked). Failures since the last success count."""
     settings = get_settings()
     window_start = utcnow() - timedelta(seconds=settings.login_lockout_seconds)
+    attempts = _attempts_of(login, user)
     last_success = session.scalar(select(func.max(LoginAttempt.login_at)).where(
-        func.lower(LoginAttempt.username) == login.lower(), LoginAttempt.success.is_(True)))
+        attempts, LoginAttempt.success.is_(True), LoginAttempt.is_logout.is_(False)))
     since = max(window_start, last_success) if last_success else window_start
     failures = session.scalars(select(LoginAttempt.login_at).where(
-        func.lower(LoginAttempt.username) == login.lower(), LoginAttempt.success.is_(False),
-        LoginAttempt.is_logout.is_(False), LoginAttempt.login_at > since,
+        attempts, LoginAttempt.success.is_(False), LoginAttempt.is_logout.is_(False), LoginAttempt.login_at > since,
         or_(LoginAttempt.failure_reason.is_(None), LoginAttempt.failure_reason != LOCKED_REASON),
     ).order_by(LoginAttempt.login_at.desc()).limit(settings.login_max_failures)).all()
     if len(failures) < settings.login_max_failures:
@@ -98,9 +115,9 @@ def _lockout_remaining(session: Session, login: str) -> int:
 
 def _record_attempt(session: Session, login: str, user: User | None, client: ClientInfo, success: bool,
                     reason: str | None = None, is_logout: bool = False) -> None:
-    session.add(LoginAttempt(username=login, user_id=user.id if user else None, ip_address=client.ip_address,
-                             user_agent=client.user_agent, success=success, failure_reason=reason,
-                             is_logout=is_logout))
+    session.add(LoginAttempt(username=login, user_id=user.id if user else None, login_at=utcnow(),
+                             ip_address=client.ip_address, user_agent=client.user_agent, success=success,
+                             failure_reason=reason, is_logout=is_logout))
 
 
 def _open_session(session: Session, user: User) -> TokenPair:
@@ -110,16 +127,24 @@ def _open_session(session: Session, user: User) -> TokenPair:
     return TokenPair(issue_token(user.id, user.role, "access", sid), refresh, user)
 
 
+@lru_cache(maxsize=1)
+def _unknown_user_hash() -> str:
+    return hash_password(uuid.uuid4().hex)
+
+
 def login(session: Session, login_name: str, password: str, client: ClientInfo) -> TokenPair:
     """Check credentials; every attempt is recorded. The caller commits even on failure."""
-    wait = _lockout_remaining(session, login_name)
     user = find_by_login(session, login_name)
+    _serialize_attempts(session, login_name, user)
+    wait = _lockout_remaining(session, login_name, user)
     if wait:
         _record_attempt(session, login_name, user, client, False, LOCKED_REASON)
         err = AppError("TOO_MANY_ATTEMPTS", 429, f"Too many failed login attempts; try again in {wait} seconds")
         err.headers = {"Retry-After": str(wait)}
         raise err
-    if user is None or not verify_password(password, user.password_hash):
+    # an unknown name costs the same bcrypt check as a known one, so timing does not tell which names exist
+    password_ok = verify_password(password, user.password_hash if user is not None else _unknown_user_hash())
+    if user is None or not password_ok:
         reason = "Unknown user" if user is None else "Invalid password"
         _record_attempt(session, login_name, user, client, False, reason)
         raise AppError("INVALID_CREDENTIALS", 401, "Incorrect username or password")
@@ -225,15 +250,29 @@ def _ensure_unique(session: Session, values: dict[str, Any], exclude_pk: int | N
             raise AppError("DUPLICATE_USER", 400, f"User with this {field} already exists", {"field": field})
 
 
+def _taken(session: Session, column: Any, value: str) -> bool:
+    return session.scalar(select(User.id).where(func.lower(column) == value.lower())) is not None
+
+
+def _free_handle(session: Session, column: Any, email: str) -> str:
+    """A handle for a user whose body named none (the aerospace contract has no username): the email's
+    local part, else the whole email, else the local part with a random suffix."""
+    local = email.split("@")[0]
+    for candidate in (local, email):
+        if len(candidate) <= HANDLE_MAX_LENGTH and not _taken(session, column, candidate):
+            return candidate
+    return f"{local[:HANDLE_MAX_LENGTH - 9]}-{uuid.uuid4().hex[:8]}"
+
+
 def create_user(session: Session, actor_id: int | None, values: dict[str, Any]) -> User:
     """Create a user from either contract's body; missing handles derive from the email."""
     values = {k: v for k, v in values.items() if v is not None}
     password = values.pop("password")
     _check_password(password)
     values["role"] = _canonical_role(values.get("role", "viewer"))
-    email = values["email"]
-    values.setdefault("username", values.get("user_id") or email.split("@")[0])
-    values.setdefault("user_id", values["username"])
+    values.setdefault("username", values.get("user_id") or _free_handle(session, User.username, values["email"]))
+    values.setdefault("user_id", values["username"] if not _taken(session, User.user_id, values["username"])
+                      else _free_handle(session, User.user_id, values["email"]))
     _ensure_unique(session, values)
     if isinstance(values.get("approval_limit"), float | int):
         values["approval_limit"] = Decimal(str(values["approval_limit"]))
@@ -246,9 +285,12 @@ def create_user(session: Session, actor_id: int | None, values: dict[str, Any]) 
 
 
 def update_user(session: Session, actor_id: int, user: User, changes: dict[str, Any]) -> User:
-    if "role" in changes and changes["role"] is not None:
+    """Apply the given fields; an explicit null clears an optional field and is ignored for a required one."""
+    changes = {k: v for k, v in changes.items() if k in USER_FIELDS and (v is not None or k not in REQUIRED_FIELDS)}
+    if "role" in changes:
         changes["role"] = _canonical_role(changes["role"])
-    changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
+    if changes.get("is_active") is False and user.id == actor_id:
+        raise AppError("CANNOT_DELETE_SELF", 400, "Cannot deactivate your own account", {"field": "is_active"})
     _ensure_unique(session, changes, exclude_pk=user.id)
     before = snapshot(user)
     for field, value in changes.items():
@@ -270,6 +312,7 @@ def deactivate_user(session: Session, actor_id: int, user: User) -> User:
     user.is_active = False
     user.version += 1
     _revoke_all_sessions(session, user.id)
+    session.flush()
     audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id,
                  action_type="USER_DEACTIVATED", payload_diff=audit.diff(before, snapshot(user)))
     return user

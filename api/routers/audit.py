@@ -1,6 +1,6 @@
 """`GET /api/v1/audit-trail`: the system audit trail, newest first, for the audit permission."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Query
@@ -22,6 +22,11 @@ def entry_out(entry: AuditEntry) -> dict[str, Any]:
             "payload_diff": entry.payload_diff}
 
 
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A time without a zone means UTC (as every timestamp this API writes), not the database's zone."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 @router.get("", dependencies=[require(Perm.VIEW_AUDIT_LOGS)])
 def list_audit_trail(session: SessionDep, entity_type: str | None = None, entity_id: str | None = None,
                      actor_id: int | None = None, action_type: str | None = None,
@@ -30,5 +35,5 @@ def list_audit_trail(session: SessionDep, entity_type: str | None = None, entity
                      page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)) -> Any:
     rows, total = audit_trail.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
                                      entity_id=entity_id, actor_id=actor_id, action_type=action_type,
-                                     since=since, until=until)
+                                     since=_as_utc(since), until=_as_utc(until))
     return paged([entry_out(r) for r in rows], total, page, page_size)

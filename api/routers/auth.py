@@ -4,6 +4,9 @@ import json
 from typing import Any
 
 from fastapi import Query, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ClientInfoDep, CurrentUser, SessionDep, require
 from api.dialects import Dialect, dialect_router
@@ -13,7 +16,7 @@ from core.permissions import ROLE_DESCRIPTIONS, Perm, parse_role, permissions_of
 from core.security import decode_token
 from core.settings import get_settings
 from services import identity
-from services.identity import Principal, TokenPair
+from services.identity import ClientInfo, Principal, TokenPair
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/auth", tags=["auth"])
 
@@ -27,9 +30,11 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            raise AppError("VALIDATION_ERROR", 422, "Request body is not valid JSON") from exc
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+                                           "input": {}}]) from exc
         if not isinstance(body, dict):
-            raise AppError("VALIDATION_ERROR", 422, "Request body must be a JSON object")
+            raise RequestValidationError([{"type": "dict_type", "loc": ("body",),
+                                           "msg": "Input should be a valid dictionary", "input": body}])
         values.update({n: body[n] for n in names if n in body})
     elif raw and ("form" in content_type):
         form = await request.form()
@@ -38,10 +43,11 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
 
 
 def _require_fields(values: dict[str, str], *names: str) -> None:
+    """A missing field is a request-validation error, rendered in the route's dialect like any other."""
     missing = [n for n in names if not values.get(n)]
     if missing:
-        raise AppError("VALIDATION_ERROR", 422, f"Field required: {', '.join(missing)}",
-                       [{"field": n, "message": "Field required"} for n in missing])
+        raise RequestValidationError([{"type": "missing", "loc": ("body", n), "msg": "Field required",
+                                       "input": None} for n in missing])
 
 
 def token_response(pair: TokenPair, with_user: bool) -> dict[str, Any]:
@@ -52,17 +58,27 @@ def token_response(pair: TokenPair, with_user: bool) -> dict[str, Any]:
     return body
 
 
+def _login_and_commit(session: Session, login_name: str, password: str, client: ClientInfo) -> dict[str, Any]:
+    """The login response. Commits here, on this thread, whatever the outcome: a failed attempt stays in the
+    login history, and the per-account lock `identity.login` takes is released without waiting for teardown."""
+    try:
+        pair = identity.login(session, login_name, password, client)
+    except AppError:
+        session.commit()
+        raise
+    session.commit()
+    return token_response(pair, with_user=True)
+
+
+# bcrypt and the database are blocking: the async routes (which read a query, JSON or form body) run that
+# work on a worker thread so one login does not stall every other request.
+
 @router.post("/login")
 async def login(request: Request, session: SessionDep, client: ClientInfoDep) -> Any:
     fields = await read_fields(request, "username", "email", "password")
     fields.setdefault("username", fields.get("email", ""))
     _require_fields(fields, "username", "password")
-    try:
-        pair = identity.login(session, fields["username"], fields["password"], client)
-    except AppError:
-        session.commit()  # the failed attempt stays in the login history
-        raise
-    return token_response(pair, with_user=True)
+    return await run_in_threadpool(_login_and_commit, session, fields["username"], fields["password"], client)
 
 
 @router.post("/refresh")
@@ -73,7 +89,8 @@ async def refresh(request: Request, session: SessionDep) -> Any:
         claims = decode_token(fields["refresh_token"], "refresh")
     except AppError as exc:
         raise AppError("INVALID_REFRESH_TOKEN", 401, "Invalid refresh token") from exc
-    return token_response(identity.refresh(session, claims), with_user=False)
+    pair = await run_in_threadpool(identity.refresh, session, claims)
+    return token_response(pair, with_user=False)
 
 
 @router.post("/logout")
@@ -86,7 +103,8 @@ def logout(user: CurrentUser, session: SessionDep, client: ClientInfoDep) -> Any
 async def change_password(request: Request, user: CurrentUser, session: SessionDep) -> Any:
     fields = await read_fields(request, "current_password", "new_password")
     _require_fields(fields, "current_password", "new_password")
-    identity.change_password(session, user, fields["current_password"], fields["new_password"])
+    await run_in_threadpool(identity.change_password, session, user, fields["current_password"],
+                            fields["new_password"])
     return {"message": "Password changed successfully"}
 
 
