@@ -44,8 +44,12 @@ def dialect_router(dialect: Dialect, **kwargs: Any) -> APIRouter:
     return APIRouter(route_class=DialectRoute, **kwargs)
 
 
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def dialect_for_path(path: str) -> Dialect:
-    if path.startswith(BATTERY_PACK_PATHS):
+    if any(_under(path, prefix) for prefix in BATTERY_PACK_PATHS):
         return Dialect.BATTERY_PACK
     if path.startswith("/api/") and not path.startswith("/api/v1/"):
         return Dialect.STOCK

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -277,8 +278,11 @@ def create_user(session: Session, actor_id: int | None, values: dict[str, Any]) 
     if isinstance(values.get("approval_limit"), float | int):
         values["approval_limit"] = Decimal(str(values["approval_limit"]))
     user = User(password_hash=hash_password(password), **values)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:  # a concurrent create took the name between the check and the insert
+        raise AppError("DUPLICATE_USER", 400, "User with this user_id, username or email already exists") from exc
     audit.record(session, actor_id=actor_id, entity_type="user", entity_id=user.id, action_type="USER_CREATED",
                  payload_diff=audit.created(snapshot(user)))
     return user

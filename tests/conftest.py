@@ -130,6 +130,7 @@ def unique(prefix: str) -> str:
 
 @dataclass
 class TestUser:
+    __test__ = False  # a fixture's product, not a test class
     id: int
     username: str
     email: str

@@ -171,6 +171,18 @@ async def test_oversize_body_is_413_in_the_routes_dialect(api, admin: AppUser, s
     assert small.status_code == 401
 
 
+async def test_oversize_streamed_body_without_length_is_413(api, admin: AppUser, settings: Settings):
+    async def chunks():
+        chunk = b"x" * 65536
+        for _ in range(settings.max_body_bytes // len(chunk) + 2):
+            yield chunk
+
+    streamed = await api.post(PACK_ROUTE, headers={**admin.headers, "Content-Type": "application/json"},
+                              content=chunks())
+    assert "content-length" not in streamed.request.headers
+    assert_pack_error(streamed, 413, "PAYLOAD_TOO_LARGE")
+
+
 async def test_unknown_route_is_404_in_dialect(api):
     assert_aerospace_error(await api.get("/api/v1/no-such-thing"), 404, "NOT_FOUND")
 
