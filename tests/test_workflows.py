@@ -2,7 +2,8 @@
 registered under the same names: validators, progress, signals between lifecycles, continue-as-new."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 from datetime import UTC, datetime
 
 import pytest
@@ -62,7 +63,7 @@ class FakeRecords:
 
     batch_id = 0
 
-    def activities(self) -> list[object]:
+    def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="create_batch")
         def create_batch(request: CreateBatch) -> BatchView:
             self.calls.append("create_batch")
@@ -152,6 +153,11 @@ async def start_batch_workflow(client: Client, task_queue: str, batch_id: int) -
         start_workflow_operation=start)
 
 
+def refusal(err: WorkflowUpdateFailedError) -> ApplicationError:
+    assert isinstance(err.cause, ApplicationError), err.cause
+    return err.cause
+
+
 def step(action: str, actor: Actor = PRODUCTION, **payload: object) -> Transition:
     return Transition(action=action, actor=actor, payload=payload)
 
@@ -163,7 +169,7 @@ async def test_validator_refuses_illegal_transition_without_running_an_effect(te
     handle = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.complete, step("complete", Actor(id=3, role="SUPERVISOR")))
-    assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "WORKFLOW_VIOLATION"
+    assert refusal(refused.value).type == "WORKFLOW_VIOLATION"
     assert "complete_batch" not in records.calls
 
 
@@ -174,7 +180,7 @@ async def test_validator_checks_the_actor_permission(temporal_client, fake_worke
     handle = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.start, step("start", Actor(id=9, role="VIEW_ONLY")))
-    assert refused.value.cause.type == "ACCESS_DENIED"
+    assert refusal(refused.value).type == "ACCESS_DENIED"
     assert "start_batch" not in records.calls
 
 
@@ -186,8 +192,8 @@ async def test_business_refusal_from_the_effect_keeps_its_type_and_details(tempo
     await handle.execute_update(ProductionBatchWorkflow.start, step("start"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.complete, step("complete", QA))
-    assert refused.value.cause.type == "WORKFLOW_VIOLATION"
-    assert refused.value.cause.details[0] == {"unmet": ["pass"]}
+    assert refusal(refused.value).type == "WORKFLOW_VIOLATION"
+    assert refusal(refused.value).details[0] == {"unmet": ["pass"]}
     assert (await handle.describe()).typed_search_attributes[ENTITY_STATUS] == "IN_PROGRESS"
 
 
@@ -232,12 +238,9 @@ async def test_batch_continues_as_new_and_keeps_its_state(temporal_client, fake_
     assert (await later.describe()).run_id != first_run
     progress = await later.query(ProductionBatchWorkflow.progress)
     assert progress.modules_sealed == 60
-    refused = None
-    try:
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
         await later.execute_update(ProductionBatchWorkflow.start, step("start"))
-    except WorkflowUpdateFailedError as err:
-        refused = err.cause
-    assert refused is not None and refused.type == "WORKFLOW_VIOLATION"  # still knows it is IN_PROGRESS
+    assert refusal(refused.value).type == "WORKFLOW_VIOLATION"  # still knows it is IN_PROGRESS
 
 
 async def eventually(check, attempts: int = 100) -> None:
