@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -45,12 +46,16 @@ ASSEMBLING = (PackStatus.DRAFT, PackStatus.IN_PROGRESS)
 # --- SKUs (master data, not a lifecycle) -------------------------------------------------------------
 
 def create_sku(session: Session, actor_id: int, values: dict[str, Any]) -> Sku:
+    duplicate = AppError("DUPLICATE_ENTRY", 409, f"SKU code {values['sku_code']} already exists",
+                         {"field": "sku_code"})
     if session.scalar(select(Sku.id).where(func.lower(Sku.sku_code) == values["sku_code"].lower())):
-        raise AppError("DUPLICATE_ENTRY", 409, f"SKU code {values['sku_code']} already exists",
-                       {"field": "sku_code"})
+        raise duplicate
     sku = Sku(status=SkuStatus.DRAFT, **values)
     session.add(sku)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as err:  # a concurrent create of the same code won the unique index
+        raise duplicate from err
     audit.record(session, actor_id=actor_id, entity_type="sku", entity_id=sku.id, action_type="SKU_CREATED",
                  payload_diff=audit.created(values))
     return sku
