@@ -24,7 +24,6 @@ from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 log = logging.getLogger("api.lifecycle")
 T = TypeVar("T")
 # Business refusals an effect may raise beyond core's lifecycle catalogue (a batch number already used).
-REFUSAL_STATUS = {**LIFECYCLE_ERROR_STATUS, "DUPLICATE_ENTRY": 409}
 
 
 class WorkflowGone(Exception):
@@ -61,9 +60,9 @@ async def guarded(call: Awaitable[T]) -> T:
 
 
 def _refusal(cause: BaseException | None) -> AppError:
-    if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
+    if isinstance(cause, ApplicationError) and cause.type in LIFECYCLE_ERROR_STATUS:
         details = cause.details[0] if cause.details else None
-        return AppError(cause.type, REFUSAL_STATUS[cause.type], cause.message, details)
+        return AppError(cause.type, LIFECYCLE_ERROR_STATUS[cause.type], cause.message, details)
     if isinstance(cause, ApplicationError) and cause.type == "AcceptedUpdateCompletedWorkflow":
         return AppError("WORKFLOW_VIOLATION", 409, "The lifecycle finished before this request completed")
     log.error("lifecycle update failed: %r", cause)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, IdMixin, TimestampMixin, VersionMixin
@@ -11,6 +11,7 @@ from models.base import Base, IdMixin, TimestampMixin, VersionMixin
 
 class Sku(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "skus"
+    __table_args__ = (Index("uq_skus_sku_code_lower", func.lower(text("sku_code")), unique=True),)
 
     sku_code: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(255))

@@ -142,3 +142,11 @@ def list_packs(session: Session, offset: int, limit: int, status: str | None, ba
     rows = session.scalars(query.options(joinedload(Pack.batch).joinedload(Batch.sku))
                            .order_by(Pack.id).offset(offset).limit(limit))
     return [pack_view(p, p.batch.sku) for p in rows], int(total)
+
+
+def find_batch_view(session: Session, batch_id: int) -> BatchView | None:
+    return get_batch_view(session, batch_id) if session.get(Batch, batch_id) else None
+
+
+def find_pack_view(session: Session, pack_id: int) -> PackView | None:
+    return get_pack_view(session, pack_id) if session.get(Pack, pack_id) else None

@@ -414,3 +414,20 @@ async def test_module_detail_carries_its_cell_ledger_for_read_only_roles(api, ma
     listed, _ = listing(await api.get(f"{V1}/modules", params={"batch_id": batch["id"]},
                                       headers=c.view_only.headers))
     assert listed[0]["id"] == module["id"] and listed[0]["cell_count"] == 2
+
+
+async def test_pack_create_retried_after_its_batch_completed_returns_the_same_pack(api, make_user, temporal_client):
+    c = await crew(make_user)
+    _, batch = await running_batch(api, c, cells=1, modules=1)
+    module = await sealed_module(api, c, batch["id"], 1)
+    headers = {**c.production.headers, "Idempotency-Key": unique("idem")}
+    body = {"batch_id": batch["id"], "serial_number": unique("PACK"), "module_ids": [module["id"]]}
+    pack = data(await api.post(f"{V1}/packs", json=body, headers=headers), 201)
+    data(await api.patch(f"{V1}/packs/{pack['id']}/seal", headers=c.production.headers))
+    await dispose(api, c, pack["id"], "PASS")
+    data(await api.patch(f"{V1}/batches/{batch['id']}/complete", headers=c.supervisor.headers))
+    handle = temporal_client.get_workflow_handle(pack_workflow_id(pack["id"]))
+    first_run = (await handle.describe()).run_id
+    retried = data(await api.post(f"{V1}/packs", json=body, headers=headers), 201)
+    assert retried["id"] == pack["id"] and retried["status"] == "FINALIZED"
+    assert (await handle.describe()).run_id == first_run  # no second lifecycle for a finished pack

@@ -12,7 +12,7 @@ from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import production
 from services.identity import Principal
-from services.production_views import get_batch_view, get_sku, list_batches
+from services.production_views import find_batch_view, get_batch_view, get_sku, list_batches
 from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
 from workflows.production_dto import BatchInput, BatchStatus, BatchView, CreateBatch, SkuStatus, Transition
 
@@ -31,19 +31,25 @@ def get(batch_id: int, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_batch_view(session, batch_id))
 
 
-def _prepare(session: Any, body: BatchCreate, key: str | None) -> int:
+def _prepare(session: Any, body: BatchCreate, key: str | None) -> tuple[int, BatchView | None]:
+    """The batch's id, and the batch itself when a retried request already created it."""
+    earlier = production.known_id(session, "batch", key)
+    if earlier is not None:
+        return earlier, find_batch_view(session, earlier)
     sku = get_sku(session, body.sku_id)
     if sku.status != SkuStatus.ACTIVE:
         raise workflow_violation(f"SKU {sku.id} is {sku.status}; a batch needs an ACTIVE SKU",
                                  {"sku_id": sku.id, "status": sku.status})
-    return production.reserve_id(session, "batches", "batch", key)
+    return production.reserve_id(session, "batches", "batch", key), None
 
 
 @router.post("", status_code=201)
 async def create(body: BatchCreate, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.BATCH_CREATE)) -> Any:
     key = idempotency_key(request)
-    batch_id = await in_transaction(request, _prepare, body, key)
+    batch_id, created_before = await in_transaction(request, _prepare, body, key)
+    if created_before is not None:
+        return ok(created_before)
     view = await create_with_start(
         client, run=ProductionBatchWorkflow.run, start_input=BatchInput(batch_id=batch_id),
         workflow_id=batch_workflow_id(batch_id), create=ProductionBatchWorkflow.create,

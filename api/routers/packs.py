@@ -23,7 +23,7 @@ from core.permissions import Perm
 from services import production
 from services.identity import Principal
 from services.production import lock_batch_in_progress
-from services.production_views import get_pack_view, list_packs
+from services.production_views import find_pack_view, get_pack_view, list_packs
 from workflows.pack import PackWorkflow, pack_workflow_id
 from workflows.production_dto import CreatePack, PackInput, PackStatus, PackView, Transition
 
@@ -42,16 +42,22 @@ def get(pack_id: int, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_pack_view(session, pack_id))
 
 
-def _prepare(session: Any, body: PackCreate, key: str | None) -> int:
+def _prepare(session: Any, body: PackCreate, key: str | None) -> tuple[int, PackView | None]:
+    """The pack's id, and the pack itself when a retried request already created it."""
+    earlier = production.known_id(session, "pack", key)
+    if earlier is not None:
+        return earlier, find_pack_view(session, earlier)
     lock_batch_in_progress(session, body.batch_id, "add a pack to")
-    return production.reserve_id(session, "packs", "pack", key)
+    return production.reserve_id(session, "packs", "pack", key), None
 
 
 @router.post("", status_code=201)
 async def create(body: PackCreate, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     key = idempotency_key(request)
-    pack_id = await in_transaction(request, _prepare, body, key)
+    pack_id, created_before = await in_transaction(request, _prepare, body, key)
+    if created_before is not None:
+        return ok(created_before)
     view = await create_with_start(
         client, run=PackWorkflow.run, start_input=PackInput(pack_id=pack_id), workflow_id=pack_workflow_id(pack_id),
         create=PackWorkflow.create,
