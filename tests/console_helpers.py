@@ -187,7 +187,7 @@ async def total(api: httpx.AsyncClient, c: Crew, path: str, **params: Any) -> in
 
 
 async def audit_actions(api: httpx.AsyncClient, c: Crew, entity_type: str, entity_id: int) -> list[dict[str, Any]]:
-    params = {"entity_type": entity_type, "entity_id": str(entity_id), "page_size": 500}
+    params: dict[str, str | int] = {"entity_type": entity_type, "entity_id": str(entity_id), "page_size": 500}
     response = await api.get(f"{V1}/audit-trail", params=params, headers=c.admin.headers)
     assert response.status_code == 200, response.text
     return list(reversed(response.json()["items"]))

@@ -3,8 +3,8 @@ registered under the same names: validators, progress, signals between lifecycle
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import pytest_asyncio
