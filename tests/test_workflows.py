@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
@@ -20,6 +20,7 @@ from workflows.production_dto import (
     Actor,
     BatchInput,
     BatchProgress,
+    BatchState,
     BatchStatus,
     BatchView,
     CreateBatch,
@@ -144,13 +145,15 @@ def ids() -> tuple[int, int]:
     return base, base + 1
 
 
-async def start_batch_workflow(client: Client, task_queue: str, batch_id: int) -> BatchView:
+async def new_batch(client: Client, task_queue: str, batch_id: int) -> WorkflowHandle[Any, BatchState]:
+    """A created batch lifecycle on the fake worker's queue, and its handle."""
     start = WithStartWorkflowOperation(ProductionBatchWorkflow.run, BatchInput(batch_id=batch_id),
                                        id=f"production-batch-{batch_id}", task_queue=task_queue,
                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-    return await client.execute_update_with_start_workflow(
+    await client.execute_update_with_start_workflow(
         ProductionBatchWorkflow.create, CreateBatch(batch_id=batch_id, sku_id=1, target_quantity=1, actor=PRODUCTION),
         start_workflow_operation=start)
+    return client.get_workflow_handle_for(ProductionBatchWorkflow.run, f"production-batch-{batch_id}")
 
 
 def refusal(err: WorkflowUpdateFailedError) -> ApplicationError:
@@ -165,8 +168,7 @@ def step(action: str, actor: Actor = PRODUCTION, **payload: object) -> Transitio
 async def test_validator_refuses_illegal_transition_without_running_an_effect(temporal_client, fake_worker):
     task_queue, records = fake_worker
     batch_id, _ = ids()
-    await start_batch_workflow(temporal_client, task_queue, batch_id)
-    handle = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
+    handle = await new_batch(temporal_client, task_queue, batch_id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.complete, step("complete", Actor(id=3, role="SUPERVISOR")))
     assert refusal(refused.value).type == "WORKFLOW_VIOLATION"
@@ -176,8 +178,7 @@ async def test_validator_refuses_illegal_transition_without_running_an_effect(te
 async def test_validator_checks_the_actor_permission(temporal_client, fake_worker):
     task_queue, records = fake_worker
     batch_id, _ = ids()
-    await start_batch_workflow(temporal_client, task_queue, batch_id)
-    handle = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
+    handle = await new_batch(temporal_client, task_queue, batch_id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.start, step("start", Actor(id=9, role="VIEW_ONLY")))
     assert refusal(refused.value).type == "ACCESS_DENIED"
@@ -187,8 +188,7 @@ async def test_validator_checks_the_actor_permission(temporal_client, fake_worke
 async def test_business_refusal_from_the_effect_keeps_its_type_and_details(temporal_client, fake_worker):
     task_queue, records = fake_worker
     batch_id, _ = ids()
-    await start_batch_workflow(temporal_client, task_queue, batch_id)
-    handle = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
+    handle = await new_batch(temporal_client, task_queue, batch_id)
     await handle.execute_update(ProductionBatchWorkflow.start, step("start"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.complete, step("complete", QA))
@@ -200,8 +200,7 @@ async def test_business_refusal_from_the_effect_keeps_its_type_and_details(tempo
 async def test_pack_finalization_refreshes_batch_progress_and_batch_completes(temporal_client, fake_worker):
     task_queue, records = fake_worker
     batch_id, pack_id = ids()
-    await start_batch_workflow(temporal_client, task_queue, batch_id)
-    batch = temporal_client.get_workflow_handle_for(ProductionBatchWorkflow.run, f"production-batch-{batch_id}")
+    batch = await new_batch(temporal_client, task_queue, batch_id)
     await batch.execute_update(ProductionBatchWorkflow.start, step("start"))
     await batch.execute_update(ProductionBatchWorkflow.seal_module, step("seal", module_id=5))
     start = WithStartWorkflowOperation(PackWorkflow.run, PackInput(pack_id=pack_id), id=f"pack-{pack_id}",
@@ -228,8 +227,7 @@ async def test_pack_finalization_refreshes_batch_progress_and_batch_completes(te
 async def test_batch_continues_as_new_and_keeps_its_state(temporal_client, fake_worker):
     task_queue, records = fake_worker
     batch_id, _ = ids()
-    await start_batch_workflow(temporal_client, task_queue, batch_id)
-    batch = temporal_client.get_workflow_handle(f"production-batch-{batch_id}")
+    batch = await new_batch(temporal_client, task_queue, batch_id)
     first_run = (await batch.describe()).run_id
     await batch.execute_update(ProductionBatchWorkflow.start, step("start"))
     for module_id in range(60):
