@@ -119,6 +119,10 @@ def _record_attempt(session: Session, login: str, user: User | None, client: Cli
     session.add(LoginAttempt(username=login, user_id=user.id if user else None, login_at=utcnow(),
                              ip_address=client.ip_address, user_agent=client.user_agent, success=success,
                              failure_reason=reason, is_logout=is_logout))
+    if not success:
+        audit.record(session, actor_id=None, entity_type="user", entity_id=user.id if user else login,
+                     action_type="LOGIN_FAILED", payload_diff={"failure_reason": {"old": None, "new": reason},
+                                                               "ip_address": {"old": None, "new": client.ip_address}})
 
 
 def _open_session(session: Session, user: User) -> TokenPair:
@@ -181,6 +185,7 @@ def refresh(session: Session, claims: TokenClaims) -> TokenPair:
         raise AppError("INVALID_REFRESH_TOKEN", 401, "Invalid refresh token")
     new_refresh = issue_token(user.id, user.role, "refresh", auth_session.id)
     auth_session.refresh_jti = new_refresh.jti
+    audit.record(session, actor_id=user.id, entity_type="user", entity_id=user.id, action_type="TOKEN_REFRESHED")
     return TokenPair(issue_token(user.id, user.role, "access", auth_session.id), new_refresh, user)
 
 

@@ -123,6 +123,19 @@ async def test_login_and_logout_are_audited(api, make_user: MakeUser, admin: App
     assert actions[:2] == ["USER_LOGGED_OUT", "USER_LOGGED_IN"]
 
 
+async def test_token_refresh_and_failed_logins_are_audited(api, make_user: MakeUser, admin: AppUser):
+    user = await make_user("viewer")
+    refreshed = await api.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert refreshed.status_code == 200
+    wrong = await api.post("/api/v1/auth/login", json={"username": user.username, "password": "not-it-at-all"})
+    assert wrong.status_code == 401
+    entries = await user_trail(api, admin, user.id)
+    actions = [e["action_type"] for e in entries]
+    assert actions[:2] == ["LOGIN_FAILED", "TOKEN_REFRESHED"]
+    assert entries[0]["payload_diff"]["failure_reason"]["new"] == "Invalid password"
+    assert_no_secrets(entries, "not-it-at-all", user.refresh_token, refreshed.json()["refresh_token"])
+
+
 async def test_refused_changes_write_no_audit_row(api, make_user: MakeUser, admin: AppUser):
     user = await create_user(api, admin)
     before = await user_trail(api, admin, user["id"])
