@@ -1,6 +1,6 @@
 """Replay: the batch and pack workflows must replay their recorded histories without nondeterminism.
 
-`tests/histories/*.json` were recorded from a real run (RECORD_HISTORIES=1 re-records them); a change to
+`tests/histories/*.json` were recorded from real runs (RECORD_HISTORIES=<tag> records another set); a change to
 workflow code that would break running lifecycles fails here. Fresh histories of this run replay too."""
 
 import os
@@ -51,6 +51,7 @@ async def test_fresh_histories_replay(api, make_user, temporal_client: Client):
         await handle.result()
         history = await handle.fetch_history()
         await replayer().replay_workflow(history)
-        if os.environ.get("RECORD_HISTORIES") == "1":
+        tag = os.environ.get("RECORD_HISTORIES")
+        if tag:
             kind = "batch" if workflow_id.startswith("production-batch") else "pack"
-            (HISTORIES / f"{kind}-{workflow_id.rsplit('-', 1)[1]}.json").write_text(history.to_json())
+            (HISTORIES / f"{kind}-{tag}-{workflow_id.rsplit('-', 1)[1]}.json").write_text(history.to_json())
