@@ -55,11 +55,15 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def get_current_user(request: Request, session: SessionDep) -> Principal:
+def get_current_user(request: Request) -> Principal:
+    """The caller, checked in a short transaction of its own: a lifecycle call that follows holds no
+    database connection while it waits for its workflow."""
     token = bearer_token(request)
     if not token:
         raise AppError("NOT_AUTHENTICATED", 401, "Not authenticated")
-    principal = identity.authenticate(session, decode_token(token, "access"))
+    claims = decode_token(token, "access")
+    with session_scope(request.app.state.sessionmaker) as session:
+        principal = identity.authenticate(session, claims)
     request.state.principal = principal
     return principal
 

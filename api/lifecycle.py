@@ -3,6 +3,7 @@ updates, and every Temporal failure mapped to an AppError by its type (never by 
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -43,11 +44,11 @@ def idempotency_key(request: Request) -> str | None:
     return key
 
 
-async def guarded(call: Awaitable[T]) -> T:
-    """Await a workflow call within the update deadline; translate its failures."""
+async def guarded(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a workflow call within the update deadline; translate its failures."""
     try:
         async with asyncio.timeout(get_settings().update_timeout_seconds):
-            return await call
+            return await _retrying_while_task_fails(call)
     except WorkflowUpdateFailedError as err:
         raise _refusal(err.cause) from err
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
@@ -56,7 +57,23 @@ async def guarded(call: Awaitable[T]) -> T:
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise WorkflowGone() from err
+        log.warning("lifecycle call failed: %s %s", err.status.name if err.status else "?", err.message)
         raise AppError("SERVICE_UNAVAILABLE", 503, "The lifecycle service is unavailable; retry later") from err
+
+
+async def _retrying_while_task_fails(call: Callable[[], Awaitable[T]]) -> T:
+    """FAILED_PRECONDITION means the workflow task is failing right now (e.g. a signal raced its completion)
+    and the update was not accepted: try again shortly, under the same update id."""
+    delay = 0.02
+    while True:
+        try:
+            return await call()
+        except RPCError as err:
+            if err.status != RPCStatusCode.FAILED_PRECONDITION:
+                raise
+            log.info("workflow task busy (%s); retrying in %.2fs", err.message, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _refusal(cause: BaseException | None) -> AppError:
@@ -79,13 +96,17 @@ async def create_with_start(client: Client, *, run: Any, start_input: Any, workf
                             create: Any, request: Any, result_type: type[T], entity_type: str,
                             entity_id: int, summary: str, update_key: str) -> T:
     """Start the entity's workflow (or reuse it) and deliver the create as its first update."""
-    start = WithStartWorkflowOperation(
-        run, start_input, id=workflow_id, task_queue=get_settings().task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=search_attributes(entity_type, entity_id, "DRAFT"), static_summary=summary)
+
+    def attempt() -> Awaitable[T]:
+        start = WithStartWorkflowOperation(  # an operation is good for one call only
+            run, start_input, id=workflow_id, task_queue=get_settings().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search_attributes(entity_type, entity_id, "DRAFT"), static_summary=summary)
+        return client.execute_update_with_start_workflow(create, request, start_workflow_operation=start,
+                                                         id=update_key, result_type=result_type)
+
     try:
-        result: T = await guarded(client.execute_update_with_start_workflow(
-            create, request, start_workflow_operation=start, id=update_key, result_type=result_type))
+        result: T = await guarded(attempt)
     except WorkflowGone as err:
         raise AppError("WORKFLOW_VIOLATION", 409, f"{entity_type} {entity_id} was already created") from err
     return result
@@ -95,8 +116,9 @@ async def transition(client: Client, workflow_id: str, update: Any, arg: Any,
                      update_key: str | None, on_gone: Callable[[], Awaitable[AppError]]) -> Any:
     """Deliver a transition; a closed workflow means the entity is past every transition."""
     handle = client.get_workflow_handle(workflow_id)
+    same_update = update_key or str(uuid.uuid4())  # retries inside the deadline are the same update
     try:
-        return await guarded(handle.execute_update(update, arg, id=update_key))
+        return await guarded(lambda: handle.execute_update(update, arg, id=same_update))
     except WorkflowGone:
         raise await on_gone() from None
 

@@ -1,7 +1,7 @@
 """Reads of battery-pack production records, each with its SKU eager-loaded (no N+1)."""
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.errors import not_found
 from models.production import Batch, Module, ModuleCell, Pack, Sku
@@ -136,10 +136,9 @@ def list_modules(session: Session, offset: int, limit: int, status: str | None,
 def list_packs(session: Session, offset: int, limit: int, status: str | None, batch_id: int | None,
                sku_id: int | None) -> tuple[list[PackView], int]:
     filters = given((status, Pack.status == status), (batch_id, Pack.batch_id == batch_id),
-                    (sku_id, Batch.sku_id == sku_id))
-    query = select(Pack).join(Pack.batch).where(*filters)
-    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Pack.id).subquery())) or 0
-    rows = session.scalars(query.options(joinedload(Pack.batch).joinedload(Batch.sku))
+                    (sku_id, Pack.batch_id.in_(select(Batch.id).where(Batch.sku_id == sku_id))))
+    total = session.scalar(select(func.count(Pack.id)).where(*filters)) or 0
+    rows = session.scalars(select(Pack).where(*filters).options(selectinload(Pack.batch).joinedload(Batch.sku))
                            .order_by(Pack.id).offset(offset).limit(limit))
     return [pack_view(p, p.batch.sku) for p in rows], int(total)
 
