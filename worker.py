@@ -39,7 +39,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
 
 async def run_worker() -> None:
     settings = get_settings()
-    engine = make_engine(settings.resolved_database_url(), pool_size=ACTIVITY_THREADS)
+    engine = make_engine(settings.resolved_database_url(), pool_size=ACTIVITY_THREADS, pre_ping=False)
     client = await temporal.connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

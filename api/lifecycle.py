@@ -24,7 +24,6 @@ from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 
 log = logging.getLogger("api.lifecycle")
 T = TypeVar("T")
-# Business refusals an effect may raise beyond core's lifecycle catalogue (a batch number already used).
 
 
 class WorkflowGone(Exception):

@@ -18,6 +18,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    __mapper_args__ = {"eager_defaults": True}  # server-set columns come back with RETURNING
 
 
 class IdMixin:

@@ -22,6 +22,8 @@ from services.production_views import (
     load_batch,
     module_cells,
     module_view,
+    pack_view_with_modules,
+    sku_of_batch,
 )
 from workflows.production_dto import (
     Actor,
@@ -292,22 +294,23 @@ def _module_unbindable(session: Session, pack: Pack, module: Module) -> str | No
 
 
 def _modules_per_pack(session: Session, pack: Pack) -> int:
-    return int(session.scalar(select(Sku.modules_per_pack).join(Batch, Batch.sku_id == Sku.id)
-                              .where(Batch.id == pack.batch_id)) or 0)
+    return sku_of_batch(session, pack.batch_id).modules_per_pack
 
 
 def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackView:
     pack = locked(session, Pack, pack_id, "Pack")
     check_version(pack, transition.expected_version, "Pack")
     require_status(pack, [PackStatus.IN_PROGRESS], "Pack", "seal")
-    capacity = _modules_per_pack(session, pack)
+    sku = sku_of_batch(session, pack.batch_id)
+    capacity = sku.modules_per_pack
     if pack.module_count != capacity:
         raise AppError("WORKFLOW_VIOLATION", 409, f"Pack {pack.id} holds {pack.module_count} of {capacity} modules",
                        {"id": pack.id, "module_count": pack.module_count, "modules_per_pack": capacity})
     pack.status, pack.version, pack.sealed_at = PackStatus.READY_FOR_EOL, pack.version + 1, utcnow()
     audit.record(session, actor_id=transition.actor.id, entity_type="pack", entity_id=pack.id,
                  action_type="PACK_SEALED", payload_diff={"status": {"old": "IN_PROGRESS", "new": "READY_FOR_EOL"}})
-    return get_pack_view(session, pack.id)
+    session.flush()
+    return pack_view_with_modules(session, pack, sku)
 
 
 def set_disposition(session: Session, pack_id: int, transition: Transition) -> PackView:
@@ -324,7 +327,8 @@ def set_disposition(session: Session, pack_id: int, transition: Transition) -> P
     audit.record(session, actor_id=transition.actor.id, entity_type="pack", entity_id=pack.id,
                  action_type=f"PACK_DISPOSITION_{disposition}",
                  payload_diff=audit.diff(before, {"status": pack.status, "disposition": pack.disposition}))
-    return get_pack_view(session, pack.id)
+    session.flush()
+    return pack_view_with_modules(session, pack, sku_of_batch(session, pack.batch_id))
 
 
 def pack_snapshot(session: Session, pack_id: int) -> PackSnapshot:

@@ -77,6 +77,16 @@ def get_module_view(session: Session, module_id: int) -> ModuleView:
     return module_view(module, module_cells(session, module_id))
 
 
+def sku_of_batch(session: Session, batch_id: int) -> Sku:
+    return session.scalars(select(Sku).join(Batch, Batch.sku_id == Sku.id).where(Batch.id == batch_id)).one()
+
+
+def pack_view_with_modules(session: Session, pack: Pack, sku: Sku) -> PackView:
+    """The view of a pack already in hand (an effect's locked row): one more query, for its modules."""
+    modules = list(session.scalars(select(Module).where(Module.pack_id == pack.id).order_by(Module.id)))
+    return pack_view(pack, sku, modules)
+
+
 def get_pack_view(session: Session, pack_id: int) -> PackView:
     pack = session.scalars(select(Pack).options(joinedload(Pack.batch).joinedload(Batch.sku))
                            .where(Pack.id == pack_id)).first()
