@@ -49,7 +49,7 @@ async def create(body: BatchCreate, request: Request, client: TemporalDep,
     key = idempotency_key(request)
     batch_id, created_before = await in_transaction(request, _prepare, body, key)
     if created_before is not None:
-        return ok(created_before)
+        return ok(created_before, status=201)
     view = await create_with_start(
         client, run=ProductionBatchWorkflow.run, start_input=BatchInput(batch_id=batch_id),
         workflow_id=batch_workflow_id(batch_id), create=ProductionBatchWorkflow.create,
@@ -57,7 +57,7 @@ async def create(body: BatchCreate, request: Request, client: TemporalDep,
                             target_quantity=body.target_quantity, actor=actor_of(user)),
         result_type=BatchView, entity_type="batch", entity_id=batch_id,
         summary=f"Production batch {batch_id} of SKU {body.sku_id}", update_key=f"create-batch-{batch_id}")
-    return ok(view)
+    return ok(view, status=201)
 
 
 async def _move(request: Request, client: Any, user: Principal, batch_id: int, action: str, update: Any,

@@ -46,7 +46,7 @@ async def create(body: ModuleCreate, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.MODULE_ASSEMBLE)) -> Any:
     module = await in_transaction(request, production.create_module, user.id, body.batch_id, body.serial_number)
     await notify(client, batch_workflow_id(body.batch_id), ProductionBatchWorkflow.assembly_changed)
-    return ok(module)
+    return ok(module, status=201)
 
 
 @router.patch("/{module_id}/bind-cell")

@@ -57,7 +57,7 @@ async def create(body: PackCreate, request: Request, client: TemporalDep,
     key = idempotency_key(request)
     pack_id, created_before = await in_transaction(request, _prepare, body, key)
     if created_before is not None:
-        return ok(created_before)
+        return ok(created_before, status=201)
     view = await create_with_start(
         client, run=PackWorkflow.run, start_input=PackInput(pack_id=pack_id), workflow_id=pack_workflow_id(pack_id),
         create=PackWorkflow.create,
@@ -65,7 +65,7 @@ async def create(body: PackCreate, request: Request, client: TemporalDep,
                            module_ids=body.module_ids, actor=actor_of(user)),
         result_type=PackView, entity_type="pack", entity_id=pack_id,
         summary=f"Pack {body.serial_number} of batch {body.batch_id}", update_key=f"create-pack-{pack_id}")
-    return ok(view)
+    return ok(view, status=201)
 
 
 @router.patch("/{pack_id}/bind-module")

@@ -25,7 +25,7 @@ def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends(
 
 @router.post("", status_code=201)
 def create(body: SkuCreate, session: SessionDep, user: Principal = require(Perm.SKU_CREATE)) -> Any:
-    return ok(sku_view(production.create_sku(session, user.id, body.model_dump())))
+    return ok(sku_view(production.create_sku(session, user.id, body.model_dump())), status=201)
 
 
 @router.get("/{sku_id}")

@@ -1,9 +1,12 @@
 """Wire types: Decimal inside, JSON numbers on the wire; UTC timestamps with `Z`."""
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from uuid import UUID
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from core.timeutil import iso_z
@@ -30,18 +33,24 @@ def paged(items: list[Any], total: int, page: int, page_size: int) -> dict[str, 
             "total_pages": page_count(total, page_size)}
 
 
-def wire(value: Any) -> Any:
-    """A pydantic model or plain data as JSON-ready data: Decimal as a number, datetimes with `Z`."""
+
+def _wire_default(value: Any) -> Any:
+    """What json.dumps cannot render itself: pydantic models, Decimal as a number, datetimes with `Z`."""
     if isinstance(value, BaseModel):
-        value = value.model_dump(mode="python")
+        return value.model_dump(mode="python")
     if isinstance(value, Decimal):
         return _number(value)
     if isinstance(value, datetime):
         return iso_z(value)
-    if isinstance(value, dict):
-        return {k: wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [wire(v) for v in value]
-    if hasattr(value, "value") and isinstance(value.value, str):
-        return value.value
-    return value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class WireResponse(JSONResponse):
+    """A JSON response rendered in one pass (no jsonable_encoder walk), numbers and times as contracts show."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=_wire_default, ensure_ascii=False, separators=(",", ":")).encode()

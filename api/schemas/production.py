@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import wire
+from api.schemas.common import WireResponse
 from core.errors import AppError
 from workflows.production_dto import Disposition
 
@@ -89,12 +89,13 @@ def expected_version(body: VersionedBody | None, if_match: str | None) -> int | 
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
-def ok(data: Any, meta: dict[str, int] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"success": True, "data": wire(data)}
+def ok(data: Any, meta: dict[str, int] | None = None, status: int = 200) -> WireResponse:
+    """The console's success envelope."""
+    body: dict[str, Any] = {"success": True, "data": data}
     if meta is not None:
         body["meta"] = meta
-    return body
+    return WireResponse(body, status_code=status)
 
 
-def listed(items: list[Any], total: int, page: Page) -> dict[str, Any]:
+def listed(items: list[Any], total: int, page: Page) -> WireResponse:
     return ok(items, {"totalCount": total, "page": page.page, "pageSize": page.size})
