@@ -253,7 +253,8 @@ class BenchStack:
         progress(f"starting the worker and the API on {self.api_port}")
         self._spawn("worker", [sys.executable, "worker.py"], env)
         self._spawn("api", [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
-                            "127.0.0.1", "--port", str(self.api_port), "--log-level", "warning"], env)
+                            "127.0.0.1", "--port", str(self.api_port), "--log-level", "warning",
+                            "--workers", str(get_settings().api_workers)], env)
         wait_for_port(self.api_port, 60, "the API", self.processes["api"])
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
@@ -592,7 +593,8 @@ def render(results: list[Result], info: dict[str, Any]) -> str:
     lines.append(f"setup: {info['packs_in_db']} packs in the database; SKU {CELLS_PER_MODULE} cells/module, "
                  f"{MODULES_PER_PACK} modules/pack; PostgreSQL fsync={pg['fsync']} synchronous_commit="
                  f"{pg['synchronous_commit']} ({pg['wal_sync_method']}); Temporal dev server as `make run` starts it "
-                 f"(SQLite WAL, synchronous=normal); API: 1 uvicorn process; worker: 1 process; closed-loop clients")
+                 f"(SQLite WAL, synchronous=normal); API: {get_settings().api_workers} uvicorn process(es); "
+                 "worker: 1 process; closed-loop clients")
     lines.append("")
     header = (f"{'scenario':<38} {'clients':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8} {'ops/s':>8}  target")

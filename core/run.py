@@ -58,7 +58,8 @@ class Stack:
         ensure_admin(database_url, self.settings.admin_password)
         self._spawn("worker", [sys.executable, "worker.py"], env)
         self._spawn("api", [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
-                            self.settings.api_host, "--port", str(self.settings.api_port), "--log-level", "warning"],
+                            self.settings.api_host, "--port", str(self.settings.api_port), "--log-level", "warning",
+                            "--workers", str(self.settings.api_workers)],
                     env)
         wait_for_port(self.settings.api_port, 60, "the API", self.processes[-1][1])
 

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = 1
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     pg_port: int = 54320
