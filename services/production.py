@@ -106,10 +106,7 @@ def create_batch(session: Session, request: CreateBatch) -> BatchView:
     existing = session.get(Batch, request.batch_id)
     if existing is not None:
         return batch_view(session, load_batch(session, existing.id))
-    sku = get_sku(session, request.sku_id)
-    if sku.status != SkuStatus.ACTIVE:
-        raise AppError("WORKFLOW_VIOLATION", 409, f"SKU {sku.id} is {sku.status}; a batch needs an ACTIVE SKU",
-                       {"sku_id": sku.id, "status": sku.status})
+    sku = active_sku(session, request.sku_id)
     number = request.batch_number or f"B-{utcnow():%Y%m%d}-{request.batch_id:05d}"
     if session.scalar(select(Batch.id).where(Batch.batch_number == number)):
         raise AppError("DUPLICATE_ENTRY", 409, f"Batch number {number} already exists", {"field": "batch_number"})
@@ -122,6 +119,15 @@ def create_batch(session: Session, request: CreateBatch) -> BatchView:
                      {"batch_number": number, "sku_id": sku.id, "target_quantity": request.target_quantity,
                       "status": BatchStatus.DRAFT}))
     return batch_view(session, load_batch(session, batch.id), BatchProgress())
+
+
+def active_sku(session: Session, sku_id: int) -> Sku:
+    """The SKU a new batch is made of: it must be ACTIVE."""
+    sku = get_sku(session, sku_id)
+    if sku.status != SkuStatus.ACTIVE:
+        raise AppError("WORKFLOW_VIOLATION", 409, f"SKU {sku.id} is {sku.status}; a batch needs an ACTIVE SKU",
+                       {"sku_id": sku.id, "status": sku.status})
+    return sku
 
 
 def _move_batch(session: Session, batch: Batch, to: BatchStatus, actor: Actor, action: str) -> None:

@@ -12,9 +12,9 @@ from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import production
 from services.identity import Principal
-from services.production_views import find_batch_view, get_batch_view, get_sku, list_batches
+from services.production_views import find_batch_view, get_batch_view, list_batches
 from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
-from workflows.production_dto import BatchInput, BatchStatus, BatchView, CreateBatch, SkuStatus, Transition
+from workflows.production_dto import BatchInput, BatchStatus, BatchView, CreateBatch, Transition
 
 router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/batches", tags=["battery-pack: batches"])
 
@@ -32,14 +32,12 @@ def get(batch_id: int, session: SessionDep, _: CurrentUser) -> Any:
 
 
 def _prepare(session: Any, body: BatchCreate, key: str | None) -> tuple[int, BatchView | None]:
-    """The batch's id, and the batch itself when a retried request already created it."""
+    """The batch's id, and the batch itself when a retried request already created it. The SKU check here
+    only spares starting a lifecycle doomed to fail; the create effect checks again, authoritatively."""
     earlier = production.known_id(session, "batch", key)
     if earlier is not None:
         return earlier, find_batch_view(session, earlier)
-    sku = get_sku(session, body.sku_id)
-    if sku.status != SkuStatus.ACTIVE:
-        raise workflow_violation(f"SKU {sku.id} is {sku.status}; a batch needs an ACTIVE SKU",
-                                 {"sku_id": sku.id, "status": sku.status})
+    production.active_sku(session, body.sku_id)
     return production.reserve_id(session, "batches", "batch", key), None
 
 

@@ -43,7 +43,8 @@ def get(pack_id: int, session: SessionDep, _: CurrentUser) -> Any:
 
 
 def _prepare(session: Any, body: PackCreate, key: str | None) -> tuple[int, PackView | None]:
-    """The pack's id, and the pack itself when a retried request already created it."""
+    """The pack's id, and the pack itself when a retried request already created it. The batch check here
+    only spares starting a lifecycle doomed to fail; the create effect checks again, authoritatively."""
     earlier = production.known_id(session, "pack", key)
     if earlier is not None:
         return earlier, find_pack_view(session, earlier)
