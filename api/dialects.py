@@ -57,6 +57,11 @@ def dialect_for_path(path: str) -> Dialect:
 
 
 def dialect_of(request: Request) -> Dialect:
+    """The request's own choice (a path two contracts share, answering in the form of the body it got),
+    else the route's dialect, else the one of the path's prefix."""
+    chosen = getattr(request.state, "dialect", None)
+    if isinstance(chosen, Dialect):
+        return chosen
     route = request.scope.get("route")
     return getattr(route, "dialect", None) or dialect_for_path(request.url.path)
 

@@ -2,11 +2,22 @@
 
 from models.audit import AuditEntry
 from models.base import Base
+from models.catalog import (
+    Certification,
+    Material,
+    MaterialCategory,
+    MaterialCertification,
+    Part,
+    PartMaterial,
+    Supplier,
+    SupplierMaterial,
+)
 from models.identity import AuthSession, LoginAttempt, User
 from models.operations import AppliedOperation, IdempotencyKey, SerialNumber
 from models.production import Batch, Module, ModuleCell, Pack, Sku
 
 __all__ = [
-    "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "IdempotencyKey", "LoginAttempt",
-    "Module", "ModuleCell", "Pack", "SerialNumber", "Sku", "User",
+    "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "Certification", "IdempotencyKey",
+    "LoginAttempt", "Material", "MaterialCategory", "MaterialCertification", "Module", "ModuleCell", "Pack", "Part",
+    "PartMaterial", "SerialNumber", "Sku", "Supplier", "SupplierMaterial", "User",
 ]
