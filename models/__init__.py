@@ -1,5 +1,6 @@
 """All ORM models, imported here so Alembic sees the whole metadata."""
 
+from models.approvals import ApprovalInstance, ApprovalTask, ApprovalTemplate, ApprovalTemplateStep, Notification
 from models.audit import AuditEntry
 from models.base import Base
 from models.catalog import (
@@ -14,10 +15,23 @@ from models.catalog import (
 )
 from models.identity import AuthSession, LoginAttempt, User
 from models.operations import AppliedOperation, IdempotencyKey, SerialNumber
+from models.procurement import (
+    DocumentSequence,
+    GoodsReceipt,
+    GoodsReceiptLine,
+    NonConformance,
+    PurchaseOrder,
+    PurchaseOrderHistory,
+    PurchaseOrderLine,
+)
 from models.production import Batch, Module, ModuleCell, Pack, Sku
 
 __all__ = [
     "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "Certification", "IdempotencyKey",
     "LoginAttempt", "Material", "MaterialCategory", "MaterialCertification", "Module", "ModuleCell", "Pack", "Part",
     "PartMaterial", "SerialNumber", "Sku", "Supplier", "SupplierMaterial", "User",
+]
+__all__ += [
+    "ApprovalInstance", "ApprovalTask", "ApprovalTemplate", "ApprovalTemplateStep", "DocumentSequence", "GoodsReceipt",
+    "GoodsReceiptLine", "NonConformance", "Notification", "PurchaseOrder", "PurchaseOrderHistory", "PurchaseOrderLine",
 ]

@@ -1,0 +1,162 @@
+"""Purchase orders with their lines and approval history, goods receipts, non-conformance reports,
+and the sequence table behind document numbers."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, TimestampMixin, VersionMixin
+
+Quantity = Numeric(14, 3)
+Money = Numeric(14, 2)
+
+
+class DocumentSequence(Base):
+    """The last number used per prefix and period: gap-free, concurrency-safe document numbers."""
+
+    __tablename__ = "document_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class PurchaseOrder(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "purchase_orders"
+
+    po_number: Mapped[str] = mapped_column(String(50), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    priority: Mapped[str] = mapped_column(String(20), default="normal", index=True)
+    po_date: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    required_date: Mapped[date | None] = mapped_column(Date)
+    expected_delivery_date: Mapped[date | None] = mapped_column(Date)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    shipping_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    revision_number: Mapped[int] = mapped_column(default=1)
+    shipping_method: Mapped[str | None] = mapped_column(String(100))
+    shipping_address: Mapped[str | None] = mapped_column(Text)
+    requisition_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    project_reference: Mapped[str | None] = mapped_column(String(100))
+    work_order_reference: Mapped[str | None] = mapped_column(String(100))
+    requires_certification: Mapped[bool] = mapped_column(default=False)
+    requires_inspection: Mapped[bool] = mapped_column(default=False)
+    payment_terms: Mapped[str | None] = mapped_column(String(100))
+    delivery_terms: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    approval_instance_id: Mapped[int | None]
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ordered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PurchaseOrderLine(IdMixin, TimestampMixin, Base):
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (UniqueConstraint("purchase_order_id", "line_number", name="uq_purchase_order_lines_po_line"),)
+
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    line_number: Mapped[int]
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
+    quantity_ordered: Mapped[Decimal] = mapped_column(Quantity)
+    quantity_received: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
+    quantity_accepted: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
+    unit_of_measure: Mapped[str | None] = mapped_column(String(20))
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    total_price: Mapped[Decimal] = mapped_column(Money)
+    required_date: Mapped[date | None] = mapped_column(Date)
+    specification: Mapped[str | None] = mapped_column(String(255))
+    revision: Mapped[str | None] = mapped_column(String(20))
+    requires_certification: Mapped[bool] = mapped_column(default=False)
+    requires_inspection: Mapped[bool] = mapped_column(default=False)
+    material_stage: Mapped[str] = mapped_column(String(30), default="on_order")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class PurchaseOrderHistory(IdMixin, Base):
+    """Every action on a PO: who, from which status to which, at what total and revision."""
+
+    __tablename__ = "purchase_order_history"
+
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    comments: Mapped[str | None] = mapped_column(Text)
+    po_total_at_action: Mapped[Decimal | None] = mapped_column(Money)
+    po_revision_at_action: Mapped[int | None]
+    ip_address: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GoodsReceipt(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "goods_receipts"
+
+    grn_number: Mapped[str] = mapped_column(String(50), unique=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    receipt_date: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    delivery_note_number: Mapped[str | None] = mapped_column(String(100))
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    packing_slip_received: Mapped[bool] = mapped_column(default=False)
+    coc_received: Mapped[bool] = mapped_column(default=False)
+    mtr_received: Mapped[bool] = mapped_column(default=False)
+    storage_location: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    requires_inspection: Mapped[bool] = mapped_column(default=False)
+    inspected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    inspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inspection_notes: Mapped[str | None] = mapped_column(Text)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ncr_id: Mapped[int | None] = mapped_column(ForeignKey("non_conformances.id"))
+
+
+class GoodsReceiptLine(IdMixin, TimestampMixin, Base):
+    __tablename__ = "goods_receipt_lines"
+
+    goods_receipt_id: Mapped[int] = mapped_column(ForeignKey("goods_receipts.id", ondelete="CASCADE"), index=True)
+    po_line_item_id: Mapped[int] = mapped_column(ForeignKey("purchase_order_lines.id"), index=True)
+    quantity_received: Mapped[Decimal] = mapped_column(Quantity)
+    quantity_accepted: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
+    unit_of_measure: Mapped[str | None] = mapped_column(String(20))
+    lot_number: Mapped[str | None] = mapped_column(String(100))
+    batch_number: Mapped[str | None] = mapped_column(String(100))
+    heat_number: Mapped[str | None] = mapped_column(String(100))
+    manufacture_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    storage_location: Mapped[str | None] = mapped_column(String(100))
+    bin_number: Mapped[str | None] = mapped_column(String(50))
+    notes: Mapped[str | None] = mapped_column(Text)
+    inventory_id: Mapped[int | None]
+
+
+class NonConformance(IdMixin, TimestampMixin, VersionMixin, Base):
+    """One NCR table for every source (`kind`: inspection, quality, price_variance, manual)."""
+
+    __tablename__ = "non_conformances"
+
+    ncr_number: Mapped[str] = mapped_column(String(50), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(30), default="OPEN", index=True)
+    source_type: Mapped[str | None] = mapped_column(String(50))
+    source_id: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
