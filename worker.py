@@ -10,16 +10,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.approvals import ApprovalActivities
 from activities.production import ProductionActivities
+from activities.purchasing import PurchasingActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.settings import get_settings
+from workflows.approval import ApprovalWorkflow
 from workflows.batch import ProductionBatchWorkflow
 from workflows.pack import PackWorkflow
+from workflows.purchase_order import PurchaseOrderWorkflow
 
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32
-WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow]
+WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -29,7 +33,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=production.all(),
+        activities=[*production.all(), *ApprovalActivities(factory).all(), *PurchasingActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

@@ -91,8 +91,11 @@ def client_info(request: Request) -> ClientInfo:
 ClientInfoDep = Annotated[ClientInfo, Depends(client_info)]
 
 
-def actor_of(principal: Principal) -> Actor:
-    return Actor(id=principal.id, role=principal.role, is_superuser=principal.is_superuser)
+def actor_of(principal: Principal, request: Request | None = None) -> Actor:
+    """The caller as a lifecycle sees it; with the request, its IP lands in histories."""
+    ip = client_info(request).ip_address if request is not None else None
+    return Actor(id=principal.id, role=principal.role, is_superuser=principal.is_superuser,
+                 approval_limit=principal.approval_limit, ip_address=ip)
 
 
 async def in_transaction(request: Request, work: Callable[..., T], *args: Any) -> T:

@@ -5,6 +5,7 @@ Roles are stored in lower case and matched case-insensitively; each contract ren
 permissions, never role names.
 """
 
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -103,6 +104,11 @@ class Perm(StrEnum):
     MODULE_ASSEMBLE = "module.assemble"
     PACK_ASSEMBLE = "pack.assemble"
     PACK_DISPOSITION = "pack.disposition"
+    # purchase-order workflow permissions (aerospace "Purchase Order Workflow Permissions")
+    PO_CANCEL = "po.cancel"
+    PO_RECEIVE = "po.receive"
+    PO_INSPECT = "po.inspect"
+    PO_VIEW = "po.view"
 
 
 P = Perm
@@ -112,18 +118,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.HEAD_OF_OPERATIONS: frozenset({
         *_AEROSPACE_VIEW, P.VIEW_SUPPLIERS, P.VIEW_INVENTORY, P.MANAGE_ORDERS, P.VIEW_CERTIFICATIONS,
         P.APPROVE_WORKFLOWS, P.VIEW_REPORTS, P.MANAGE_PROJECTS, P.VIEW_AUDIT_LOGS, P.VIEW_USERS,
+        P.PO_CANCEL, P.PO_RECEIVE, P.PO_INSPECT, P.PO_VIEW,
     }),
     Role.STORE: frozenset({
         *_AEROSPACE_VIEW, P.MANAGE_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS, P.STOCKTAKE,
-        P.VIEW_ORDERS, P.MANAGE_BARCODES,
+        P.VIEW_ORDERS, P.MANAGE_BARCODES, P.PO_RECEIVE, P.PO_VIEW,
     }),
     Role.PURCHASE: frozenset({
         *_AEROSPACE_VIEW, P.MANAGE_SUPPLIERS, P.MANAGE_ORDERS, P.VIEW_INVENTORY, P.CREATE_REQUISITIONS,
-        P.VIEW_CERTIFICATIONS,
+        P.VIEW_CERTIFICATIONS, P.PO_VIEW,
     }),
     Role.QA: frozenset({
         *_AEROSPACE_VIEW, P.MANAGE_CERTIFICATIONS, P.QUALITY_CHECKS, P.APPROVE_MATERIALS, P.REJECT_MATERIALS,
         P.VIEW_INVENTORY, P.VIEW_SUPPLIERS, P.MANAGE_QA_WORKFLOWS, P.BATCH_COMPLETE, P.PACK_DISPOSITION,
+        P.PO_INSPECT, P.PO_VIEW,
     }),
     Role.ENGINEER: frozenset({
         P.MANAGE_MATERIALS, P.MANAGE_PARTS, P.VIEW_MATERIALS, P.VIEW_PARTS, P.VIEW_SUPPLIERS,
@@ -134,7 +142,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     }),
     Role.VIEWER: frozenset({
         *_AEROSPACE_VIEW, P.VIEW_SUPPLIERS, P.VIEW_INVENTORY, P.VIEW_ORDERS, P.VIEW_CERTIFICATIONS,
-        P.VIEW_REPORTS,
+        P.VIEW_REPORTS, P.PO_VIEW,
     }),
     Role.PRODUCTION: frozenset({P.BATCH_CREATE, P.BATCH_START, P.MODULE_ASSEMBLE, P.PACK_ASSEMBLE}),
     Role.SUPERVISOR: frozenset({P.SKU_CREATE, P.BATCH_COMPLETE, P.VIEW_AUDIT_LOGS, P.APPROVE_WORKFLOWS}),
@@ -177,3 +185,33 @@ def permissions_of(role: str, is_superuser: bool = False) -> list[str]:
         return ["ALL"]
     parsed = parse_role(role)
     return sorted(p.value for p in ROLE_PERMISSIONS.get(parsed, frozenset())) if parsed else []
+
+
+# Approval limits per role (aerospace "Role-Based Approval Permissions"); None = unlimited.
+ROLE_APPROVAL_LIMITS: dict[Role, Decimal | None] = {
+    Role.HEAD_OF_OPERATIONS: Decimal("100000"),
+    Role.PURCHASE: Decimal("25000"),
+    Role.QA: Decimal("50000"),
+    Role.STORE: Decimal("10000"),
+}
+
+
+def approval_refusal(role: str, is_superuser: bool, actor_id: int, personal_limit: Decimal | None,
+                     step_role: str | None, step_user_id: int | None, amount: Decimal, requester_id: int | None,
+                     allow_self_approval: bool, escalation_target_id: int | None) -> tuple[str, str] | None:
+    """Why this user may not decide this step (code, message), or None. Admin-equivalents (Director,
+    admin) may decide any step; an escalated step also its escalation target."""
+    if requester_id == actor_id and not allow_self_approval:
+        return "SELF_APPROVAL", "The requester cannot approve their own request"
+    admin = is_admin_equivalent(role, is_superuser)
+    named = step_user_id is not None and step_user_id == actor_id
+    by_role = step_role is not None and parse_role(role) is not None and parse_role(role) == parse_role(step_role)
+    if not (admin or named or by_role or escalation_target_id == actor_id):
+        return "ACCESS_DENIED", f"This step is decided by {step_role or f'user {step_user_id}'}"
+    parsed = parse_role(role)
+    role_limit = None if admin or parsed is None else ROLE_APPROVAL_LIMITS.get(parsed)
+    if role_limit is not None and amount > role_limit:
+        return "APPROVAL_LIMIT_EXCEEDED", f"Amount {amount} exceeds the {role} approval limit of {role_limit}"
+    if personal_limit is not None and amount > personal_limit:
+        return "APPROVAL_LIMIT_EXCEEDED", f"Amount {amount} exceeds your approval limit of {personal_limit}"
+    return None

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
 
+    allow_self_approval: bool = False
+    approval_sla_seconds: int = 172800
+
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000
 

@@ -14,6 +14,7 @@ from models.catalog import (
     SupplierMaterial,
 )
 from models.identity import AuthSession, LoginAttempt, User
+from models.inventory import Inventory, InventoryTransaction
 from models.operations import AppliedOperation, IdempotencyKey, SerialNumber
 from models.procurement import (
     DocumentSequence,
@@ -35,3 +36,4 @@ __all__ += [
     "ApprovalInstance", "ApprovalTask", "ApprovalTemplate", "ApprovalTemplateStep", "DocumentSequence", "GoodsReceipt",
     "GoodsReceiptLine", "NonConformance", "Notification", "PurchaseOrder", "PurchaseOrderHistory", "PurchaseOrderLine",
 ]
+__all__ += ["Inventory", "InventoryTransaction"]

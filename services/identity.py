@@ -40,6 +40,7 @@ class Principal:
     role: str
     is_superuser: bool
     session_id: uuid.UUID
+    approval_limit: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def authenticate(session: Session, claims: TokenClaims) -> Principal:
     if user.id != claims.user_id or not user.is_active:
         raise AppError("NOT_AUTHENTICATED", 401, "Could not validate credentials")
     return Principal(user.id, user.user_id, user.username, user.email, user.role, user.is_superuser,
-                     claims.session_id)
+                     claims.session_id, user.approval_limit)
 
 
 def refresh(session: Session, claims: TokenClaims) -> TokenPair:

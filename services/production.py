@@ -3,15 +3,13 @@ transaction each); cell and module binding are direct guarded writes from the AP
 
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import AppError
 from core.timeutil import utcnow
-from models.operations import IdempotencyKey
 from models.production import Batch, Module, ModuleCell, Pack, Sku
 from services.guards import check_version, locked, register_serial, require_status
 from services.production_views import (
@@ -72,32 +70,6 @@ def activate_sku(session: Session, actor_id: int, sku_id: int, expected_version:
                  payload_diff={"status": {"old": "DRAFT", "new": "ACTIVE"}})
     session.flush()  # so the answer carries the new `updated_at`
     return sku
-
-
-# --- ids reserved before a lifecycle starts ----------------------------------------------------------
-
-def known_id(session: Session, scope: str, idempotency_key: str | None) -> int | None:
-    """The id an earlier request with this `Idempotency-Key` reserved, if any."""
-    if not idempotency_key:
-        return None
-    found = session.scalar(select(IdempotencyKey.entity_id).where(IdempotencyKey.scope == scope,
-                                                                  IdempotencyKey.key == idempotency_key))
-    return None if found is None else int(found)
-
-
-def reserve_id(session: Session, table: str, scope: str, idempotency_key: str | None) -> int:
-    """The id a new entity will have; the same `Idempotency-Key` always gets the same id, even when two
-    requests with it race (the loser waits for the winner's key and answers with its id)."""
-    known = known_id(session, scope, idempotency_key)
-    if known is not None:
-        return known
-    new_id = int(session.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")) or 0)
-    if idempotency_key:
-        claimed = session.execute(pg_insert(IdempotencyKey).values(scope=scope, key=idempotency_key, entity_id=new_id)
-                                  .on_conflict_do_nothing().returning(IdempotencyKey.entity_id)).first()
-        if claimed is None:
-            return known_id(session, scope, idempotency_key) or 0
-    return new_id
 
 
 # --- batches -------------------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ class Actor(BaseModel):
     id: int
     role: str
     is_superuser: bool = False
+    approval_limit: Decimal | None = None
+    ip_address: str | None = None
 
 
 class CreateBatch(BaseModel):

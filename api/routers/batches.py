@@ -10,7 +10,7 @@ from api.lifecycle import create_with_start, idempotency_key, transition, update
 from api.schemas.production import BatchCreate, IfMatch, Page, VersionedBody, expected_version, listed, ok
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from services import production
+from services import idempotency, production
 from services.identity import Principal
 from services.production_views import find_batch_view, get_batch_view, list_batches
 from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
@@ -34,11 +34,11 @@ def get(batch_id: int, session: SessionDep, _: CurrentUser) -> Any:
 def _prepare(session: Any, body: BatchCreate, key: str | None) -> tuple[int, BatchView | None]:
     """The batch's id, and the batch itself when a retried request already created it. The SKU check here
     only spares starting a lifecycle doomed to fail; the create effect checks again, authoritatively."""
-    earlier = production.known_id(session, "batch", key)
+    earlier = idempotency.known_id(session, "batch", key)
     if earlier is not None:
         return earlier, find_batch_view(session, earlier)
     production.active_sku(session, body.sku_id)
-    return production.reserve_id(session, "batches", "batch", key), None
+    return idempotency.reserve_id(session, "batches", "batch", key), None
 
 
 @router.post("", status_code=201)

@@ -20,7 +20,7 @@ from api.schemas.production import (
 )
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from services import production
+from services import idempotency, production
 from services.identity import Principal
 from services.production import lock_batch_in_progress
 from services.production_views import find_pack_view, get_pack_view, list_packs
@@ -45,11 +45,11 @@ def get(pack_id: int, session: SessionDep, _: CurrentUser) -> Any:
 def _prepare(session: Any, body: PackCreate, key: str | None) -> tuple[int, PackView | None]:
     """The pack's id, and the pack itself when a retried request already created it. The batch check here
     only spares starting a lifecycle doomed to fail; the create effect checks again, authoritatively."""
-    earlier = production.known_id(session, "pack", key)
+    earlier = idempotency.known_id(session, "pack", key)
     if earlier is not None:
         return earlier, find_pack_view(session, earlier)
     lock_batch_in_progress(session, body.batch_id, "add a pack to")
-    return production.reserve_id(session, "packs", "pack", key), None
+    return idempotency.reserve_id(session, "packs", "pack", key), None
 
 
 @router.post("", status_code=201)

@@ -1,0 +1,178 @@
+"""`/api/v1/purchase-orders`: purchase orders, each a `purchase-order-{id}` workflow whose approval is a
+child workflow of the approval engine. Draft edits are guarded direct writes."""
+
+from datetime import date
+from typing import Any
+
+from fastapi import Query, Request
+
+from api.approvals import decide, settled_po
+from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
+from api.dialects import Dialect, dialect_router
+from api.lifecycle import create_with_start, idempotency_key, transition, update_id
+from api.schemas.common import paged
+from api.schemas.procurement import (
+    ApprovalBody,
+    LineItem,
+    LineItemUpdate,
+    PurchaseOrderCreate,
+    PurchaseOrderUpdate,
+    SubmitBody,
+)
+from core.errors import AppError, workflow_violation
+from core.permissions import Perm
+from services import approvals, idempotency, purchasing
+from services.identity import Principal
+from workflows.procurement_dto import ApprovalAction, CreatePo, Decision, PoCommand, PoInput, PoStatus, PoView
+from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+
+router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["purchase orders"])
+
+
+@router.get("", dependencies=[require(Perm.PO_VIEW)])
+def list_purchase_orders(session: SessionDep, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=100),
+                         status: PoStatus | None = None, priority: str | None = None, supplier_id: int | None = None,
+                         from_date: date | None = None, to_date: date | None = None,
+                         search: str | None = Query(None, max_length=100)) -> Any:
+    rows, total = purchasing.search(session, (page - 1) * page_size, page_size, status=status, priority=priority,
+                                    supplier_id=supplier_id, from_date=from_date, to_date=to_date, text=search)
+    return paged([purchasing.render(session, po) for po in rows], total, page, page_size)
+
+
+@router.get("/summary", dependencies=[require(Perm.PO_VIEW)])
+def summary(session: SessionDep) -> Any:
+    return purchasing.summary(session)
+
+
+@router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)])
+def get_purchase_order(po_id: int, session: SessionDep) -> Any:
+    return purchasing.render(session, purchasing.get_po(session, po_id))
+
+
+@router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)])
+def history(po_id: int, session: SessionDep) -> Any:
+    return purchasing.history(session, po_id)
+
+
+def _prepare(session: Any, key: str | None) -> tuple[int, dict[str, Any] | None]:
+    earlier = idempotency.known_id(session, "purchase_order", key)
+    if earlier is not None:
+        po = purchasing.find_po(session, earlier)
+        return earlier, purchasing.render(session, po) if po is not None else None
+    return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
+
+
+@router.post("", status_code=201)
+async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
+                                user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request))
+    if created_before is not None:
+        return created_before
+    view: PoView = await create_with_start(
+        client, run=PurchaseOrderWorkflow.run, start_input=PoInput(po_id=po_id),
+        workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
+        request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
+        result_type=PoView, entity_type="purchase_order", entity_id=po_id,
+        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}")
+    return view.data
+
+
+@router.put("/{po_id}")
+async def update_purchase_order(po_id: int, body: PurchaseOrderUpdate, request: Request,
+                                user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    return await in_transaction(request, _rendered(purchasing.update_header), po_id, changes, user.id, body.version)
+
+
+def _rendered(change: Any) -> Any:
+    """A draft edit that answers the PO as rendered after the change."""
+
+    def run(session: Any, *args: Any) -> dict[str, Any]:
+        return purchasing.render(session, change(session, *args))
+
+    return run
+
+
+@router.post("/{po_id}/items", status_code=201)
+async def add_line_item(po_id: int, body: LineItem, request: Request,
+                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    return await in_transaction(request, _rendered(purchasing.add_line), po_id, body.model_dump(), user.id)
+
+
+@router.put("/{po_id}/items/{item_id}")
+async def update_line_item(po_id: int, item_id: int, body: LineItemUpdate, request: Request,
+                           user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    return await in_transaction(request, _rendered(purchasing.update_line), po_id, item_id,
+                                body.model_dump(exclude_unset=True), user.id)
+
+
+@router.delete("/{po_id}/items/{item_id}")
+async def delete_line_item(po_id: int, item_id: int, request: Request,
+                           user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    return await in_transaction(request, _rendered(purchasing.delete_line), po_id, item_id, user.id)
+
+
+async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoView:
+    """Deliver a PO transition; a closed lifecycle means the PO is past every transition."""
+
+    async def gone() -> AppError:
+        po = await in_transaction(request, lambda s: purchasing.get_po(s, po_id))
+        return workflow_violation(f"Cannot {command.action} purchase order {po.po_number} in status {po.status}",
+                                  {"status": po.status})
+
+    view: PoView = await transition(client, purchase_order_workflow_id(po_id), update, command,
+                                    update_id(request, command.action), gone)
+    return view
+
+
+@router.delete("/{po_id}")
+async def delete_purchase_order(po_id: int, request: Request, client: TemporalDep,
+                                user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    view = await run_command(request, client, po_id, PurchaseOrderWorkflow.discard,
+                             PoCommand(action="delete", actor=actor_of(user, request)))
+    return {"message": f"Purchase order {view.data.get('po_number')} deleted"}
+
+
+@router.post("/{po_id}/submit")
+async def submit(po_id: int, request: Request, client: TemporalDep, body: SubmitBody | None = None,
+                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    command = PoCommand(action="submit", actor=actor_of(user, request),
+                        expected_version=body.version if body else None,
+                        payload={"notes": body.notes if body else None})
+    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.submit, command)).data
+
+
+@router.post("/{po_id}/approve")
+async def approve(po_id: int, body: ApprovalBody, request: Request, client: TemporalDep,
+                  session: SessionDep, user: Principal = require(Perm.PO_VIEW)) -> Any:
+    po = purchasing.get_po(session, po_id)
+    if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
+        raise workflow_violation(f"Purchase order {po.po_number} is {po.status}, not pending approval",
+                                 {"status": po.status})
+    if body.action != ApprovalAction.APPROVED and not body.comments:
+        raise AppError("VALIDATION_ERROR", 422, f"A {body.action.value} decision needs comments",
+                       [{"loc": ["body", "comments"], "msg": "Field required", "type": "missing"}])
+    instance_id = po.approval_instance_id
+    step_number = approvals.get_instance(session, instance_id).current_step
+    session.close()  # hold no connection while the lifecycle works
+    result = await decide(client, request, instance_id, Decision(action=body.action, comments=body.comments,
+                                                                 actor=actor_of(user, request),
+                                                                 step_number=step_number))
+    if result.final:
+        return (await settled_po(client, po_id, instance_id)).data
+    return await in_transaction(request, lambda s: purchasing.render(s, purchasing.get_po(s, po_id)))
+
+
+@router.post("/{po_id}/order")
+async def mark_ordered(po_id: int, request: Request, client: TemporalDep,
+                       tracking_number: str | None = Query(None, max_length=100),
+                       user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
+    command = PoCommand(action="order", actor=actor_of(user, request), payload={"tracking_number": tracking_number})
+    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.order, command)).data
+
+
+@router.post("/{po_id}/cancel")
+async def cancel(po_id: int, request: Request, client: TemporalDep, reason: str | None = Query(None, max_length=2000),
+                 user: Principal = require(Perm.PO_CANCEL)) -> Any:
+    command = PoCommand(action="cancel", actor=actor_of(user, request), payload={"reason": reason})
+    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.cancel, command)).data

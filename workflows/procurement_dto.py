@@ -1,0 +1,178 @@
+"""What crosses the workflow boundary for approvals and purchase orders: small pydantic models, no ORM."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from workflows.production_dto import Actor
+
+
+class PoStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ORDERED = "ordered"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ApprovalAction(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class StepPlan(BaseModel):
+    step_number: int
+    name: str
+    template_step_id: int | None = None
+    approver_role: str | None = None
+    approver_user_id: int | None = None
+    sla_seconds: int
+    escalation_user_id: int | None = None
+
+
+class ApprovalRequest(BaseModel):
+    """The child workflow's input: one approval instance and the steps its amount calls for."""
+
+    instance_id: int
+    reference_type: str
+    reference_id: int
+    amount: Decimal
+    requester_id: int | None
+    steps: list[StepPlan]
+    allow_self_approval: bool = False
+
+
+class Decision(BaseModel):
+    action: ApprovalAction
+    comments: str | None = None
+    actor: Actor
+    step_number: int | None = None
+
+
+class DecisionEffect(BaseModel):
+    instance_id: int
+    step: StepPlan
+    decision: Decision
+    final: bool
+    op_key: str
+
+
+class StepEffect(BaseModel):
+    instance_id: int
+    step: StepPlan
+    op_key: str
+
+
+class TaskView(BaseModel):
+    """An approval task as the contract renders it (`/workflows/instances/{id}/approve`)."""
+
+    id: int
+    workflow_instance_id: int
+    workflow_step_id: int | None = None
+    step_number: int
+    approver_id: int | None = None
+    approver_role: str | None = None
+    status: str
+    decision_at: datetime | None = None
+    comments: str | None = None
+    due_at: datetime | None = None
+    is_escalated: bool = False
+    escalated_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DecisionResult(BaseModel):
+    task: TaskView
+    final: bool
+
+
+class ApprovalOutcome(BaseModel):
+    instance_id: int
+    status: ApprovalStatus
+    decided_by: int | None = None
+    comments: str | None = None
+
+
+class FinishEffect(BaseModel):
+    outcome: ApprovalOutcome
+
+
+class ApprovalState(BaseModel):
+    step_index: int = 0
+    decided: bool = False
+    escalated: bool = False
+
+
+class PoView(BaseModel):
+    """A PO with its lines: what the PO endpoints answer (rendered by the API)."""
+
+    id: int
+    status: PoStatus
+    version: int
+    total_amount: Decimal
+    revision_number: int
+    approval_instance_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CreatePo(BaseModel):
+    po_id: int
+    body: dict[str, Any]
+    actor: Actor
+
+
+class PoCommand(BaseModel):
+    """submit / order / cancel / delete, with their fields (`notes`, `tracking_number`, `reason`)."""
+
+    action: str
+    actor: Actor
+    expected_version: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class PoEffect(BaseModel):
+    po_id: int
+    op_key: str
+    command: PoCommand
+
+
+class SubmitResult(BaseModel):
+    po: PoView
+    approval: ApprovalRequest | None = None
+
+
+class OutcomeEffect(BaseModel):
+    po_id: int
+    outcome: ApprovalOutcome
+    op_key: str
+
+
+class PoState(BaseModel):
+    po_id: int
+    created: bool = False
+    status: PoStatus = PoStatus.DRAFT
+    pending_approval: ApprovalRequest | None = None
+    applied_instance_ids: list[int] = Field(default_factory=list)
+
+
+class PoInput(BaseModel):
+    po_id: int
+    state: PoState | None = None
