@@ -11,19 +11,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.approvals import ApprovalActivities
+from activities.notifications import NotificationActivities
 from activities.production import ProductionActivities
 from activities.purchasing import PurchasingActivities
+from activities.receiving import ReceivingActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
+from core.schedules import ensure_schedules
 from core.settings import get_settings
 from workflows.approval import ApprovalWorkflow
 from workflows.batch import ProductionBatchWorkflow
+from workflows.goods_receipt import GoodsReceiptWorkflow
+from workflows.notification_dispatch import NotificationDispatch
 from workflows.pack import PackWorkflow
 from workflows.purchase_order import PurchaseOrderWorkflow
 
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32
-WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow]
+WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, GoodsReceiptWorkflow,
+             NotificationDispatch]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -33,7 +39,8 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*production.all(), *ApprovalActivities(factory).all(), *PurchasingActivities(factory).all()],
+        activities=[*production.all(), *ApprovalActivities(factory).all(), *PurchasingActivities(factory).all(),
+                    *ReceivingActivities(factory).all(), *NotificationActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
@@ -50,6 +57,7 @@ async def run_worker() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with build_worker(client, make_sessionmaker(engine), settings.task_queue):
+        await ensure_schedules(client, settings)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
     engine.dispose()

@@ -20,7 +20,7 @@ class PurchasingActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [self.create_purchase_order, self.submit_purchase_order, self.apply_po_approval_outcome,
                 self.order_purchase_order, self.cancel_purchase_order, self.discard_purchase_order,
-                self.purchase_order_view]
+                self.purchase_order_view, self.refresh_po_receipt_status]
 
     @activity.defn(name="create_purchase_order")
     def create_purchase_order(self, request: CreatePo) -> PoView:
@@ -57,6 +57,11 @@ class PurchasingActivities:
     def purchase_order_view(self, po_id: int) -> PoView:
         with business_errors(), session_scope(self.factory) as session:
             return purchasing.view(session, purchasing.get_po(session, po_id))
+
+    @activity.defn(name="refresh_po_receipt_status")
+    def refresh_po_receipt_status(self, po_id: int) -> PoView:
+        with business_errors(), session_scope(self.factory) as session:
+            return purchasing.refresh_receipt_status(session, po_id)
 
     @staticmethod
     def _once(session: Session, effect: PoEffect, apply: Callable[..., PoView]) -> PoView:

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
@@ -42,6 +42,18 @@ class Settings(BaseSettings):
 
     allow_self_approval: bool = False
     approval_sla_seconds: int = 172800
+
+    # E-mail: every notification is recorded in the outbox; it is sent over SMTP only when enabled.
+    email_enabled: bool = False
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "mfg-ops@localhost"
+    notification_dispatch_seconds: int = 5
+    notification_retry_seconds: int = 30
+    notification_max_attempts: int = 5
 
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000

@@ -90,7 +90,8 @@ class ApprovalTask(IdMixin, TimestampMixin, VersionMixin, Base):
 
 
 class Notification(IdMixin, Base):
-    """The outbox: every notification is recorded; sent over SMTP when e-mail is enabled."""
+    """The outbox: every notification is recorded; sent over SMTP when e-mail is enabled. A failed send
+    (`failed`, `error`) is tried again at `next_attempt_at` until `attempts` reaches the maximum."""
 
     __tablename__ = "notifications"
 
@@ -100,9 +101,11 @@ class Notification(IdMixin, Base):
     recipient_email: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     reference_type: Mapped[str | None] = mapped_column(String(50))
     reference_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -293,17 +293,19 @@ def _approve(session: Session, po: PurchaseOrder, approver_id: int | None, comme
 
 
 def apply_outcome(session: Session, po_id: int, outcome: ApprovalOutcome) -> PoView:
-    """The approval engine's answer: approved → approved; rejected or returned → back to draft."""
+    """The approval engine's answer: approved → approved; rejected, returned or a cancelled approval → back
+    to draft (a cancelled PO stays cancelled)."""
     po = get_po(session, po_id, lock=True)
     if po.approval_instance_id != outcome.instance_id or po.status != PoStatus.PENDING_APPROVAL:
         return view(session, po)  # already applied, or the PO moved on (cancelled)
     before = po.status
     if outcome.status == ApprovalStatus.APPROVED:
         _approve(session, po, outcome.decided_by, outcome.comments)
-    elif outcome.status in (ApprovalStatus.REJECTED, ApprovalStatus.RETURNED):
-        po.status = PoStatus.DRAFT
     else:
-        return view(session, po)
+        po.status = PoStatus.DRAFT
+        if outcome.status == ApprovalStatus.CANCELLED:
+            _history(session, po, outcome.decided_by, "cancelled", before, PoStatus.DRAFT,
+                     "Approval cancelled; back to draft")
     po.version += 1
     audit.record(session, actor_id=outcome.decided_by, entity_type="purchase_order", entity_id=po.id,
                  action_type=f"PO_{outcome.status.value.upper()}",
@@ -429,3 +431,23 @@ def search(session: Session, offset: int, limit: int, *, status: str | None, pri
     rows = session.scalars(select(PurchaseOrder).where(*filters).order_by(PurchaseOrder.id.desc())
                            .offset(offset).limit(limit))
     return list(rows), int(total)
+
+
+def refresh_receipt_status(session: Session, po_id: int) -> PoView:
+    """After a receipt was accepted: `received` when every line is fully accepted, else `partially_received`."""
+    po = get_po(session, po_id, lock=True)
+    if po.status not in (PoStatus.APPROVED, PoStatus.ORDERED, PoStatus.PARTIALLY_RECEIVED):
+        return view(session, po)
+    lines = lines_of(session, po.id)
+    if not any(line.quantity_accepted > 0 for line in lines):
+        return view(session, po)
+    target = (PoStatus.RECEIVED if all(line.quantity_accepted >= line.quantity_ordered for line in lines)
+              else PoStatus.PARTIALLY_RECEIVED)
+    if target != po.status:
+        before = po.status
+        po.status, po.version = target, po.version + 1
+        _history(session, po, None, target.value, before, target)
+        audit.record(session, actor_id=None, entity_type="purchase_order", entity_id=po.id,
+                     action_type=f"PO_{target.value.upper()}", payload_diff={"status": {"old": before, "new": target}})
+        session.flush()
+    return view(session, po)

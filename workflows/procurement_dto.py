@@ -176,3 +176,54 @@ class PoState(BaseModel):
 class PoInput(BaseModel):
     po_id: int
     state: PoState | None = None
+
+
+class GrnStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_INSPECTION = "pending_inspection"
+    INSPECTION_PASSED = "inspection_passed"
+    INSPECTION_FAILED = "inspection_failed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
+class GrnView(BaseModel):
+    id: int
+    status: GrnStatus
+    purchase_order_id: int
+    version: int
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CreateGrn(BaseModel):
+    grn_id: int
+    po_id: int
+    body: dict[str, Any]
+    actor: Actor
+
+
+class GrnCommand(BaseModel):
+    """inspect (`passed`, `notes`) or accept."""
+
+    action: str
+    actor: Actor
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class GrnEffect(BaseModel):
+    grn_id: int
+    op_key: str
+    command: GrnCommand
+
+
+class GrnState(BaseModel):
+    grn_id: int
+    po_id: int | None = None
+    created: bool = False
+    status: GrnStatus = GrnStatus.DRAFT
+
+
+class GrnInput(BaseModel):
+    grn_id: int
+    state: GrnState | None = None

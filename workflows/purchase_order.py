@@ -45,14 +45,18 @@ class PurchaseOrderWorkflow:
         self.abandoned = False
         self.discarded = False
         self.approval: ChildWorkflowHandle[ApprovalWorkflow, ApprovalOutcome] | None = None
+        self.receipts_stale = False
 
     @workflow.run
     async def run(self, input: PoInput) -> PoState:
         await workflow.wait_condition(lambda: self.state.created or self.abandoned)
         while not self._over():
-            await workflow.wait_condition(lambda: self.approval is not None or self._over() or self._may_continue())
+            await workflow.wait_condition(lambda: self.approval is not None or self.receipts_stale or self._over()
+                                          or self._may_continue())
             if self.approval is not None:
                 await self._await_approval(self.approval)
+            if self.receipts_stale:
+                await self._refresh_receipts()
             if self._may_continue():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(PoInput(po_id=self.state.po_id, state=self.state))
@@ -165,7 +169,13 @@ class PurchaseOrderWorkflow:
 
     @workflow.signal
     def receipts_changed(self) -> None:
-        """A goods receipt of this PO was accepted (used by the goods-receipt lifecycle)."""
+        """A goods receipt of this PO was accepted: the PO may now be (partially) received."""
+        self.receipts_stale = True
+
+    async def _refresh_receipts(self) -> None:
+        self.receipts_stale = False
+        async with self.lock:
+            self._absorb(await effect("refresh_po_receipt_status", self.state.po_id, PoView))
 
     def _effect(self, command: PoCommand) -> PoEffect:
         return PoEffect(po_id=self.state.po_id, op_key=op_key(), command=command)

@@ -3,6 +3,7 @@ from api.routers import (
     auth,
     batches,
     certifications,
+    goods_receipts,
     health,
     inventory,
     materials,
@@ -17,4 +18,4 @@ from api.routers import (
 
 ROUTERS = [health.router, auth.router, users.router, audit.router, skus.router, batches.router, modules.router,
            packs.router, materials.router, parts.router, suppliers.router, certifications.router,
-           inventory.router, purchase_orders.router]
+           inventory.router, purchase_orders.router, goods_receipts.router]

@@ -87,3 +87,47 @@ class SubmitBody(Body):
 class ApprovalBody(Body):
     action: ApprovalAction
     comments: str | None = Field(default=None, max_length=4000)
+
+
+class MaterialStage(StrEnum):
+    ON_ORDER = "on_order"
+    IN_INSPECTION = "in_inspection"
+    RAW_MATERIAL = "raw_material"
+    WIP = "wip"
+    FINISHED_GOODS = "finished_goods"
+    CONSUMED = "consumed"
+    SCRAPPED = "scrapped"
+
+
+class ReceiptLine(Body):
+    po_line_item_id: int = Field(ge=1)
+    quantity_received: Decimal = Field(gt=0, max_digits=14, decimal_places=3)
+    unit_of_measure: str | None = Field(default=None, max_length=20)
+    lot_number: str | None = Field(default=None, max_length=100)
+    batch_number: str | None = Field(default=None, max_length=100)
+    heat_number: str | None = Field(default=None, max_length=100)
+    manufacture_date: date | None = None
+    expiry_date: date | None = None
+    storage_location: str | None = Field(default=None, max_length=100)
+    bin_number: str | None = Field(default=None, max_length=50)
+    notes: str | None = None
+
+
+class GoodsReceiptCreate(Body):
+    purchase_order_id: int | None = Field(default=None, ge=1)
+    receipt_date: date | None = None
+    delivery_note_number: str | None = Field(default=None, max_length=100)
+    invoice_number: str | None = Field(default=None, max_length=100)
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_number: str | None = Field(default=None, max_length=100)
+    packing_slip_received: bool = False
+    coc_received: bool = False
+    mtr_received: bool = False
+    storage_location: str | None = Field(default=None, max_length=100)
+    notes: str | None = None
+    line_items: list[ReceiptLine] = Field(min_length=1, max_length=500)
+
+
+class StageBody(Body):
+    material_stage: MaterialStage
+    notes: str | None = None

@@ -1,0 +1,94 @@
+"""Goods receipts (`/api/v1/purchase-orders/{id}/receive`, `/purchase-orders/grn/{id}/…`), each a
+`goods-receipt-{id}` workflow; and the material stage of PO lines."""
+
+from typing import Any
+
+from fastapi import Query, Request
+
+from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
+from api.dialects import Dialect, dialect_router
+from api.lifecycle import create_with_start, idempotency_key, transition, update_id
+from api.schemas.procurement import GoodsReceiptCreate, StageBody
+from core.errors import AppError, workflow_violation
+from core.permissions import Perm
+from services import idempotency, purchasing, receiving
+from services.identity import Principal
+from workflows.goods_receipt import GoodsReceiptWorkflow, goods_receipt_workflow_id
+from workflows.procurement_dto import CreateGrn, GrnCommand, GrnInput, GrnView
+
+router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["goods receipts"])
+
+
+@router.get("/grn/{grn_id}", dependencies=[require(Perm.PO_VIEW)])
+def get_goods_receipt(grn_id: int, session: SessionDep) -> Any:
+    return receiving.render(session, receiving.get_grn(session, grn_id))
+
+
+@router.get("/{po_id}/receipts", dependencies=[require(Perm.PO_VIEW)])
+def list_receipts(po_id: int, session: SessionDep) -> Any:
+    return [receiving.render(session, grn) for grn in receiving.receipts_of(session, po_id)]
+
+
+def _prepare(session: Any, po_id: int, key: str | None) -> tuple[int, dict[str, Any] | None]:
+    earlier = idempotency.known_id(session, "goods_receipt", key)
+    if earlier is not None:
+        grn = receiving.find_grn(session, earlier)
+        return earlier, receiving.render(session, grn) if grn is not None else None
+    purchasing.get_po(session, po_id)  # 404 before starting a lifecycle
+    return idempotency.reserve_id(session, "goods_receipts", "goods_receipt", key), None
+
+
+@router.post("/{po_id}/receive", status_code=201)
+async def receive(po_id: int, body: GoodsReceiptCreate, request: Request, client: TemporalDep,
+                  user: Principal = require(Perm.PO_RECEIVE)) -> Any:
+    if body.purchase_order_id is not None and body.purchase_order_id != po_id:
+        raise AppError("VALIDATION_ERROR", 422, "purchase_order_id must match the path",
+                       [{"loc": ["body", "purchase_order_id"], "msg": "must match the path", "type": "value_error"}])
+    grn_id, created_before = await in_transaction(request, _prepare, po_id, idempotency_key(request))
+    if created_before is not None:
+        return created_before
+    view: GrnView = await create_with_start(
+        client, run=GoodsReceiptWorkflow.run, start_input=GrnInput(grn_id=grn_id),
+        workflow_id=goods_receipt_workflow_id(grn_id), create=GoodsReceiptWorkflow.create,
+        request=CreateGrn(grn_id=grn_id, po_id=po_id, body=body.model_dump(mode="json"),
+                          actor=actor_of(user, request)),
+        result_type=GrnView, entity_type="goods_receipt", entity_id=grn_id,
+        summary=f"Goods receipt {grn_id} for purchase order {po_id}", update_key=f"create-grn-{grn_id}")
+    return view.data
+
+
+async def _grn_command(request: Request, client: Any, grn_id: int, update: Any, command: GrnCommand) -> Any:
+    async def gone() -> AppError:
+        grn = await in_transaction(request, lambda s: receiving.get_grn(s, grn_id))
+        return workflow_violation(f"Cannot {command.action} goods receipt {grn.grn_number} in status {grn.status}",
+                                  {"status": grn.status})
+
+    view: GrnView = await transition(client, goods_receipt_workflow_id(grn_id), update, command,
+                                     update_id(request, f"{command.action}-grn-{grn_id}"), gone)
+    return view.data
+
+
+@router.post("/grn/{grn_id}/inspect")
+async def inspect(grn_id: int, request: Request, client: TemporalDep, inspection_passed: bool = Query(...),
+                  inspection_notes: str | None = Query(None, max_length=4000),
+                  user: Principal = require(Perm.PO_INSPECT)) -> Any:
+    command = GrnCommand(action="inspect", actor=actor_of(user, request),
+                         payload={"passed": inspection_passed, "notes": inspection_notes})
+    return await _grn_command(request, client, grn_id, GoodsReceiptWorkflow.inspect, command)
+
+
+@router.post("/grn/{grn_id}/accept")
+async def accept(grn_id: int, request: Request, client: TemporalDep,
+                 user: Principal = require(Perm.PO_RECEIVE)) -> Any:
+    command = GrnCommand(action="accept", actor=actor_of(user, request))
+    return await _grn_command(request, client, grn_id, GoodsReceiptWorkflow.accept, command)
+
+
+@router.put("/{po_id}/items/{item_id}/stage")
+async def update_stage(po_id: int, item_id: int, body: StageBody, request: Request,
+                       user: Principal = require(Perm.PO_RECEIVE)) -> Any:
+    def change(session: Any) -> dict[str, Any]:
+        receiving.update_stage(session, po_id, item_id, body.material_stage.value, body.notes, user.id)
+        return purchasing.render(session, purchasing.get_po(session, po_id))
+
+    return await in_transaction(request, change)
