@@ -1,7 +1,7 @@
 """procurement and approvals
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-21 14:01:09.932049
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
