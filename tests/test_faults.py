@@ -117,3 +117,44 @@ async def test_the_same_effect_twice_changes_the_record_once(api, make_user, ses
     second = ActivityEnvironment().run(activities.set_disposition, effect)
     assert first.version == second.version == pack["version"] + 1
     assert count(await audit_actions(api, c, "pack", pack["id"]), "PACK_DISPOSITION_QUARANTINE") == 1
+
+
+async def test_worker_stopped_between_approval_and_order_po_completes_with_one_receipt_per_line(
+        api, make_user, service_worker, session_factory):
+    from sqlalchemy import func, select
+
+    from models.inventory import Inventory
+    from tests.procurement_helpers import PO, decide, submitted_po
+
+    buyer, head, store = await make_user("purchase"), await make_user("head_of_operations"), await make_user("store")
+    po = await submitted_po(api, buyer, session_factory, "6000")
+    assert (await decide(api, head, po["id"])).json()["status"] == "approved"
+    await service_worker.stop()
+    try:
+        headers = {**buyer.headers, "Idempotency-Key": unique("order")}
+        in_flight = asyncio.create_task(api.post(f"{PO}/{po['id']}/order", params={"tracking_number": "TRK9"},
+                                                 headers=headers))
+        await asyncio.sleep(0.5)  # the order reaches Temporal while no worker polls
+        assert not in_flight.done()
+    finally:
+        service_worker.start()
+    ordered = await in_flight
+    assert ordered.status_code == 200 and ordered.json()["status"] == "ordered", ordered.text
+    line = po["line_items"][0]
+    grn = (await api.post(f"{PO}/{po['id']}/receive", headers=store.headers, json={
+        "line_items": [{"po_line_item_id": line["id"], "quantity_received": 1}]})).json()
+    await service_worker.stop()
+    service_worker.start()
+    assert (await api.post(f"{PO}/grn/{grn['id']}/accept", headers=store.headers)).status_code == 200
+    for _ in range(100):
+        if (await api.get(f"{PO}/{po['id']}", headers=buyer.headers)).json()["status"] == "received":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the PO never became received")
+    history = (await api.get(f"{PO}/{po['id']}/history", headers=buyer.headers)).json()
+    assert [h["action"] for h in history].count("ordered") == 1
+    with session_factory() as session:
+        stock = session.scalar(select(func.count(Inventory.id)).where(
+            Inventory.source_key.like(f"grn-line:{grn['line_items'][0]['id']}")))
+    assert stock == 1
