@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint pytest demo bench system-deps clean
+.PHONY: run test lint pytest demo bench system-deps browser-deps clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,22 +12,29 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-# From Debian's packages: PostgreSQL's server binaries (make run, make test) and Chromium with its driver
-# (the inbox is tested in a real headless browser).
-system-deps:
-	@missing=""; \
-	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="postgresql"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+# From Debian's packages when missing: PostgreSQL's server binaries (make run, make test), and Chromium with
+# its driver for make test (the inbox is tested in a real headless browser).
+define apt_install_missing
+	@missing=""; for check in $(1); do \
+		command -v $${check%%:*} >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/$${check%%:*} >/dev/null 2>&1 \
+			|| missing="$$missing $${check##*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing from Debian's packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install_missing,initdb:postgresql)
+
+browser-deps:
+	$(call apt_install_missing,chromium:chromium chromedriver:chromium-driver)
 
 run: system-deps $(INSTALLED)
 	$(BIN)/python -m core.run
 
-test: system-deps $(INSTALLED) lint pytest
+test: system-deps browser-deps $(INSTALLED) lint pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
