@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -66,3 +67,7 @@ async def run_worker() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(run_worker())
+    # The worker has shut down cleanly; exit without the interpreter teardown that can abort in the SDK's
+    # native runtime (temporalio/sdk-python#300).
+    logging.shutdown()
+    os._exit(0)
