@@ -5,17 +5,21 @@ from api.routers import (
     certifications,
     goods_receipts,
     health,
+    inbox,
     inventory,
     materials,
     modules,
+    orders,
     packs,
     parts,
     purchase_orders,
     skus,
     suppliers,
     users,
+    workflows,
 )
 
 ROUTERS = [health.router, auth.router, users.router, audit.router, skus.router, batches.router, modules.router,
            packs.router, materials.router, parts.router, suppliers.router, certifications.router,
-           inventory.router, purchase_orders.router, goods_receipts.router]
+           inventory.router, purchase_orders.router, goods_receipts.router,
+           orders.router, workflows.router, inbox.router]
