@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -127,6 +128,13 @@ def create_template(session: Session, values: dict[str, Any], steps: list[dict[s
     return render_template(session, template)
 
 
+def _template_in_use(session: Session, template_id: int, step_ids: list[int]) -> bool:
+    open_request = select(ApprovalInstance.id).where(ApprovalInstance.template_id == template_id,
+                                                     ApprovalInstance.status.in_(OPEN)).limit(1)
+    referenced = select(ApprovalTask.id).where(ApprovalTask.workflow_step_id.in_(step_ids)).limit(1)
+    return session.scalar(open_request) is not None or session.scalar(referenced) is not None
+
+
 def _step_values(step: ApprovalTemplateStep) -> dict[str, Any]:
     return {"step_number": step.step_number, **{k: getattr(step, k) for k in STEP_FIELDS}}
 
@@ -134,7 +142,8 @@ def _step_values(step: ApprovalTemplateStep) -> dict[str, Any]:
 def update_template(session: Session, template_id: int, changes: dict[str, Any],
                     steps: list[dict[str, Any]] | None, actor_id: int) -> dict[str, Any]:
     """Change the header; `steps` (when given) replaces the steps: kept numbers are updated in place, a
-    step no longer listed is removed unless approval tasks refer to it (then 409: make a new template).
+    step no longer listed is removed unless a request may still use it (an open request of this template
+    opens its later steps from its plan; a decided task refers to its step): then 409, make a new template.
     Requests already running keep the steps they were planned with."""
     template = get_template(session, template_id, lock=True)
     before = {k: getattr(template, k) for k in TEMPLATE_FIELDS}
@@ -145,17 +154,18 @@ def update_template(session: Session, template_id: int, changes: dict[str, Any],
         _require_users(session, steps)
         existing = {s.step_number: s for s in _steps_of(session, [template.id])[template.id]}
         before["steps"] = [_step_values(s) for s in existing.values()]
-        listed = {s["step_number"] for s in steps}
-        for number, step in existing.items():
-            if number in listed:
-                continue
-            used = session.scalar(select(func.count(ApprovalTask.id)).where(ApprovalTask.workflow_step_id == step.id))
-            if used:
-                raise workflow_violation(f"Step {number} of template {template.id} is used by {used} approval "
-                                         "task(s) and cannot be removed; deactivate the template and create a new "
-                                         "one instead", {"step_number": number})
-            session.delete(step)
-        session.flush()
+        removed = [step for number, step in existing.items() if number not in {s["step_number"] for s in steps}]
+        if removed and _template_in_use(session, template.id, [s.id for s in removed]):
+            raise workflow_violation(f"Steps {[s.step_number for s in removed]} of template {template.id} are used "
+                                     "by approval requests and cannot be removed; deactivate the template and create "
+                                     "a new one instead", {"step_numbers": [s.step_number for s in removed]})
+        try:
+            with session.begin_nested():  # a task opened meanwhile still refers to its step
+                for step in removed:
+                    session.delete(step)
+        except IntegrityError:
+            raise workflow_violation(f"A removed step of template {template.id} was just taken up by an approval "
+                                     "request; deactivate the template and create a new one instead") from None
         for values in steps:
             row = existing.get(values["step_number"])
             if row is None:

@@ -28,16 +28,18 @@ from workflows.procurement_dto import (
 )
 
 
-def active_template(session: Session, entity_type: str) -> ApprovalTemplate | None:
-    """The newest active template for the entity type: a new one replaces the seeded default."""
-    return session.scalars(select(ApprovalTemplate).where(ApprovalTemplate.entity_type == entity_type,
-                                                          ApprovalTemplate.is_active.is_(True))
-                           .order_by(ApprovalTemplate.id.desc())).first()
+def active_template(session: Session, entity_type: str, lock: bool = False) -> ApprovalTemplate | None:
+    """The newest active template for the entity type: a new one replaces the seeded default. `lock`
+    share-locks it, so a concurrent edit of its steps waits until the plan is taken."""
+    query = (select(ApprovalTemplate).where(ApprovalTemplate.entity_type == entity_type,
+                                            ApprovalTemplate.is_active.is_(True))
+             .order_by(ApprovalTemplate.id.desc()).limit(1))
+    return session.scalars(query.with_for_update(read=True) if lock else query).first()
 
 
 def plan(session: Session, entity_type: str, amount: Decimal) -> tuple[int | None, list[StepPlan]]:
     """The template and the steps an amount calls for; no steps means auto-approved."""
-    template = active_template(session, entity_type)
+    template = active_template(session, entity_type, lock=True)
     if template is None:
         return None, []
     if template.auto_approve_below is not None and amount < template.auto_approve_below:

@@ -42,6 +42,7 @@ class ApprovalWorkflow:
         self.finished = False
         self.escalated = False
         self.cancelled = False
+        self.cancelled_by: int | None = None
         self.lock = asyncio.Lock()
 
     @workflow.run
@@ -84,12 +85,15 @@ class ApprovalWorkflow:
     async def _finish(self) -> ApprovalOutcome:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.cancelled and not self.finished:
-            status = ApprovalStatus.CANCELLED
+            outcome = ApprovalOutcome(instance_id=self.request.instance_id, status=ApprovalStatus.CANCELLED,
+                                      decided_by=self.cancelled_by)
         else:
-            status = ApprovalStatus(self.decision.action.value) if self.decision else ApprovalStatus.APPROVED
-        outcome = ApprovalOutcome(instance_id=self.request.instance_id, status=status,
-                                  decided_by=self.decision.actor.id if self.decision else None,
-                                  comments=self.decision.comments if self.decision else None)
+            outcome = ApprovalOutcome(
+                instance_id=self.request.instance_id,
+                status=ApprovalStatus(self.decision.action.value) if self.decision else ApprovalStatus.APPROVED,
+                decided_by=self.decision.actor.id if self.decision else None,
+                comments=self.decision.comments if self.decision else None)
+        status = outcome.status
         await effect("finish_approval", FinishEffect(outcome=outcome), ApprovalOutcome)
         show("approval", self.request.instance_id, status.value, f"**{status.value}**")
         return outcome
@@ -136,8 +140,9 @@ class ApprovalWorkflow:
         return step
 
     @workflow.signal
-    def cancel(self) -> None:
-        self.cancelled = True
+    def cancel(self, actor_id: int | None = None) -> None:
+        """Withdraw the request; `actor_id` is who withdrew it (the outcome names them)."""
+        self.cancelled, self.cancelled_by = True, actor_id
 
     def _step_effect(self, step: StepPlan) -> StepEffect:
         return StepEffect(instance_id=self.request.instance_id, step=step,

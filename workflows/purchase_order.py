@@ -140,7 +140,7 @@ class PurchaseOrderWorkflow:
         if self.state.pending_approval is not None:
             child = workflow.get_external_workflow_handle(approval_workflow_id(
                 self.state.pending_approval.instance_id))
-            await child.signal(ApprovalWorkflow.cancel)
+            await child.signal(ApprovalWorkflow.cancel, command.actor.id)
         return view
 
     @cancel.validator

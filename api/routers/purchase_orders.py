@@ -142,9 +142,8 @@ async def submit(po_id: int, request: Request, client: TemporalDep, body: Submit
     return (await run_command(request, client, po_id, PurchaseOrderWorkflow.submit, command)).data
 
 
-@router.post("/{po_id}/approve")
-async def approve(po_id: int, body: ApprovalBody, request: Request, client: TemporalDep,
-                  session: SessionDep, user: Principal = require(Perm.PO_VIEW)) -> Any:
+def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, int]:
+    """The approval instance and step a decision on this PO decides, or why there is none to decide."""
     po = purchasing.get_po(session, po_id)
     if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
         raise workflow_violation(f"Purchase order {po.po_number} is {po.status}, not pending approval",
@@ -152,9 +151,14 @@ async def approve(po_id: int, body: ApprovalBody, request: Request, client: Temp
     if body.action != ApprovalAction.APPROVED and not body.comments:
         raise AppError("VALIDATION_ERROR", 422, f"A {body.action.value} decision needs comments",
                        [{"loc": ["body", "comments"], "msg": "Field required", "type": "missing"}])
-    instance_id = po.approval_instance_id
-    step_number = approvals.get_instance(session, instance_id).current_step
-    session.close()  # hold no connection while the lifecycle works
+    return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).current_step
+
+
+@router.post("/{po_id}/approve")
+async def approve(po_id: int, body: ApprovalBody, request: Request, client: TemporalDep,
+                  user: Principal = require(Perm.PO_VIEW)) -> Any:
+    # read on a worker thread (never block the event loop), holding no connection while the lifecycle works
+    instance_id, step_number = await in_transaction(request, _pending_step, po_id, body)
     result = await decide(client, request, instance_id, Decision(action=body.action, comments=body.comments,
                                                                  actor=actor_of(user, request),
                                                                  step_number=step_number))

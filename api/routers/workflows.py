@@ -175,7 +175,7 @@ async def cancel_instance(instance_id: int, request: Request, client: TemporalDe
     target = await in_transaction(request, queries.cancel_target, instance_id, user)
     handle = client.get_workflow_handle(approval_workflow_id(instance_id))
     try:
-        await guarded(lambda: handle.signal(ApprovalWorkflow.cancel))
+        await guarded(lambda: handle.signal(ApprovalWorkflow.cancel, user.id))
     except WorkflowGone:
         raise workflow_violation(f"Workflow instance {instance_id} is no longer running",
                                  {"instance_id": instance_id}) from None
