@@ -71,6 +71,7 @@ class DemoResult:
     quarantined_then_passed_pack_id: int
     waiting_pack_id: int
     logins: list[DemoLogin] = field(default_factory=list)
+    procurement: Any = None
 
     @property
     def completed_workflow_ids(self) -> list[str]:
@@ -359,6 +360,12 @@ def default_temporal_ui_url() -> str:
     return f"http://127.0.0.1:{get_settings().temporal_ui_port}"
 
 
+async def run_procurement(client: httpx.AsyncClient, admin: Operator, tag: str, story: Story) -> Any:
+    from scripts.procurement_demo import run_procurement as procurement_scenario  # it builds on this module
+
+    return await procurement_scenario(client, admin, tag, story)
+
+
 async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, *,
                    admin_username: str = ADMIN_USERNAME, temporal_ui_url: str | None = None) -> DemoResult:
     api_url = str(client.base_url).rstrip("/")
@@ -375,11 +382,12 @@ async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, 
     first = await run_first_batch(crew, sku["id"], tag, story)
     second, waiting = await start_second_batch(crew, sku["id"], tag, story)
     await show_viewer_reads(crew.viewer, first.batch, second, story)
+    procurement = await run_procurement(client, admin, tag, story)
     result = DemoResult(run_tag=tag, sku_id=sku["id"], sku_code=sku["sku_code"],
                         completed_batch_id=first.batch["id"], running_batch_id=second["id"],
                         passed_pack_id=first.passed["id"], failed_pack_id=first.failed["id"],
                         quarantined_then_passed_pack_id=first.retested["id"], waiting_pack_id=waiting["id"],
-                        logins=crew.logins)
+                        logins=crew.logins + procurement.logins, procurement=procurement)
     tell_where_to_look(story, result, api_url, temporal_ui_url or default_temporal_ui_url(), admin_username,
                        admin_password)
     out.flush()

@@ -78,7 +78,9 @@ async def test_demo_runs_twice_and_leaves_completed_and_running_work(
 
     await assert_demo_state(api, boss, first)
     await assert_quarantine_was_recorded(api, boss, first.quarantined_then_passed_pack_id)
-    assert [(u.username, u.role) for u in first.logins] == [(u.username, u.role) for u in DEMO_USERS]
+    assert [(u.username, u.role) for u in first.logins[:len(DEMO_USERS)]] == [(u.username, u.role)
+                                                                               for u in DEMO_USERS]
+    await assert_procurement_state(api, boss, first.procurement)
     text = out.getvalue()
     for workflow_id in [*first.completed_workflow_ids, *first.running_workflow_ids]:
         assert workflow_id in text
@@ -108,3 +110,21 @@ async def test_demo_says_so_in_one_line_when_the_system_is_down() -> None:
             assert "make run" in str(err) and "\n" not in str(err)
         else:
             raise AssertionError("the demo ran against no system")
+
+
+async def assert_procurement_state(api: httpx.AsyncClient, boss: Any, result: Any) -> None:
+    """Each approval band ended as the demo says; one receipt failed with an NCR, one went into stock."""
+    headers = {"Authorization": f"Bearer {boss.token}"}
+
+    async def po(po_id: int) -> dict:
+        return (await api.get(f"/api/v1/purchase-orders/{po_id}", headers=headers)).json()
+
+    assert (await po(result.auto_approved_po_id))["status"] == "approved"
+    assert (await po(result.one_step_po_id))["approved_by_id"] is not None
+    assert (await po(result.two_step_po_id))["status"] == "received"
+    failed = (await api.get(f"/api/v1/purchase-orders/grn/{result.failed_grn_id}", headers=headers)).json()
+    assert failed["status"] == "inspection_failed" and failed["ncr_number"]
+    passed = (await api.get(f"/api/v1/purchase-orders/grn/{result.passed_grn_id}", headers=headers)).json()
+    assert passed["status"] == "accepted" and passed["line_items"][0]["inventory_id"]
+    instance = (await api.get(f"/api/v1/workflows/instances/{result.escalated_instance_id}", headers=headers)).json()
+    assert instance["approvals"][0]["is_escalated"] is True

@@ -281,6 +281,7 @@ async def test_disabled_rows_are_recorded_and_nothing_is_sent(make_user, session
 async def test_the_dispatch_workflow_and_its_schedule_deliver(make_user, session_factory, settings, sink,
                                                               temporal_client: Client) -> None:
     user = await make_user("head_of_operations")
+    set_aside_earlier_pending(session_factory)  # other tests' rows would otherwise come first
     queue = f"notifications-{uuid.uuid4().hex[:8]}"
     config = mail_settings(settings, sink, task_queue=queue, notification_dispatch_seconds=1)
     activities = NotificationActivities(session_factory, config)
@@ -314,3 +315,10 @@ async def test_the_dispatch_workflow_and_its_schedule_deliver(make_user, session
             assert described.state.paused and described.spec.intervals[0].every == timedelta(seconds=7)
         finally:
             await handle.delete()
+
+
+def set_aside_earlier_pending(session_factory: Any) -> None:
+    """The suite's earlier tests leave pending notifications; the oldest-first dispatcher would send them
+    first. Mark them disabled so this test sees only its own rows."""
+    with session_scope(session_factory) as session:
+        session.execute(update(Notification).where(Notification.status == "pending").values(status="disabled"))
