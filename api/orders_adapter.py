@@ -16,51 +16,19 @@ from temporalio.client import Client
 
 from api.approvals import decide, settled_po
 from api.deps import actor_of, in_transaction
-from api.lifecycle import create_with_start, idempotency_key
-from api.routers.purchase_orders import run_command
+from api.purchase_order_calls import run_command
 from api.schemas.orders import PO_STATUSES_OF, OrderItemOut, OrderOut, OrderStatus, order_status
-from api.schemas.procurement import PurchaseOrderCreate
 from core.errors import AppError, not_found, workflow_violation
 from models.procurement import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
-from services import approvals, idempotency, purchasing
+from services import approvals, purchasing
 from services.guards import locked
 from services.identity import Principal
-from workflows.procurement_dto import ApprovalAction, CreatePo, Decision, PoCommand, PoInput, PoStatus, PoView
-from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+from workflows.procurement_dto import ApprovalAction, Decision, PoCommand, PoStatus, PoView
 
 T = TypeVar("T")
 
 DELIVERED = (PoStatus.RECEIVED, PoStatus.CLOSED)
 GRN_ACCEPTED = "accepted"  # a goods receipt taken into stock: its receipt_date is a delivery date
-
-
-# --- create: shared with POST /purchase-orders ---------------------------------------------------------------
-
-def _prepare(session: Session, key: str | None,
-             existing: Callable[[Session, PurchaseOrder], T]) -> tuple[int, T | None]:
-    """The PO id to create; with an `Idempotency-Key` seen before, the PO it created (rendered)."""
-    earlier = idempotency.known_id(session, "purchase_order", key)
-    if earlier is not None:
-        po = purchasing.find_po(session, earlier)
-        return earlier, existing(session, po) if po is not None else None
-    return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
-
-
-async def create_purchase_order(request: Request, client: Client, user: Principal, body: PurchaseOrderCreate, *,
-                                existing: Callable[[Session, PurchaseOrder], T], created: Callable[[PoView], T]) -> T:
-    """A draft PO through its lifecycle: reserve the id (the same `Idempotency-Key` always gets the same PO,
-    whichever path created it), then update-with-start `purchase-order-{id}` with the create as its first
-    update. `existing` renders a PO created before with the same key, `created` the lifecycle's answer."""
-    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request), existing)
-    if created_before is not None:
-        return created_before
-    view: PoView = await create_with_start(
-        client, run=PurchaseOrderWorkflow.run, start_input=PoInput(po_id=po_id),
-        workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
-        request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
-        result_type=PoView, entity_type="purchase_order", entity_id=po_id,
-        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}")
-    return created(view)
 
 
 # --- rendering ---------------------------------------------------------------------------------------------

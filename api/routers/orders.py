@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from api import orders_adapter as orders
+from api import purchase_order_calls
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.catalog import MAX_ID, Paging, PathId
@@ -41,8 +42,8 @@ def list_orders(session: SessionDep, paging: Annotated[Paging, Depends()], statu
 @router.post("", status_code=201)
 async def create_order(body: OrderCreate, request: Request, client: TemporalDep,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await orders.create_purchase_order(request, client, user, body.purchase_order(),
-                                              existing=orders.rendered, created=orders.from_view)
+    return await purchase_order_calls.create_purchase_order(request, client, user, body.purchase_order(),
+                                                            existing=orders.rendered, created=orders.from_view)
 
 
 @router.get("/{order_id}", dependencies=[require(Perm.PO_VIEW)])

@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from api import purchase_order_calls
 from api.approvals import decide, settled_po
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
-from api.lifecycle import create_with_start, idempotency_key, transition, update_id
+from api.purchase_order_calls import run_command
 from api.schemas.common import paged
 from api.schemas.procurement import (
     ApprovalBody,
@@ -21,10 +22,10 @@ from api.schemas.procurement import (
 )
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from services import approvals, idempotency, purchasing
+from services import approvals, purchasing
 from services.identity import Principal
-from workflows.procurement_dto import ApprovalAction, CreatePo, Decision, PoCommand, PoInput, PoStatus, PoView
-from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+from workflows.procurement_dto import ApprovalAction, Decision, PoCommand, PoStatus
+from workflows.purchase_order import PurchaseOrderWorkflow
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["purchase orders"])
 
@@ -54,27 +55,11 @@ def history(po_id: int, session: SessionDep) -> Any:
     return purchasing.history(session, po_id)
 
 
-def _prepare(session: Any, key: str | None) -> tuple[int, dict[str, Any] | None]:
-    earlier = idempotency.known_id(session, "purchase_order", key)
-    if earlier is not None:
-        po = purchasing.find_po(session, earlier)
-        return earlier, purchasing.render(session, po) if po is not None else None
-    return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
-
-
 @router.post("", status_code=201)
 async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request))
-    if created_before is not None:
-        return created_before
-    view: PoView = await create_with_start(
-        client, run=PurchaseOrderWorkflow.run, start_input=PoInput(po_id=po_id),
-        workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
-        request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
-        result_type=PoView, entity_type="purchase_order", entity_id=po_id,
-        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}")
-    return view.data
+    return await purchase_order_calls.create_purchase_order(request, client, user, body,
+                                                            existing=purchasing.render, created=lambda v: v.data)
 
 
 @router.put("/{po_id}")
@@ -110,19 +95,6 @@ async def update_line_item(po_id: int, item_id: int, body: LineItemUpdate, reque
 async def delete_line_item(po_id: int, item_id: int, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.delete_line), po_id, item_id, user.id)
-
-
-async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoView:
-    """Deliver a PO transition; a closed lifecycle means the PO is past every transition."""
-
-    async def gone() -> AppError:
-        po = await in_transaction(request, lambda s: purchasing.get_po(s, po_id))
-        return workflow_violation(f"Cannot {command.action} purchase order {po.po_number} in status {po.status}",
-                                  {"status": po.status})
-
-    view: PoView = await transition(client, purchase_order_workflow_id(po_id), update, command,
-                                    update_id(request, command.action), gone)
-    return view
 
 
 @router.delete("/{po_id}")
