@@ -42,16 +42,21 @@ def plan(session: Session, entity_type: str, amount: Decimal) -> tuple[int | Non
     template = active_template(session, entity_type, lock=True)
     if template is None:
         return None, []
+    return template.id, steps_for(session, template, amount)
+
+
+def steps_for(session: Session, template: ApprovalTemplate, amount: Decimal) -> list[StepPlan]:
+    """The steps of `template` an amount calls for (none below its auto-approve threshold)."""
     if template.auto_approve_below is not None and amount < template.auto_approve_below:
-        return template.id, []
+        return []
     default_sla = template.sla_seconds or get_settings().approval_sla_seconds
     steps = session.scalars(select(ApprovalTemplateStep).where(ApprovalTemplateStep.template_id == template.id,
                                                                ApprovalTemplateStep.min_amount <= amount)
                             .order_by(ApprovalTemplateStep.step_number))
-    return template.id, [StepPlan(step_number=n, name=s.name, template_step_id=s.id, approver_role=s.approver_role,
-                                  approver_user_id=s.approver_user_id, sla_seconds=s.sla_seconds or default_sla,
-                                  escalation_user_id=s.escalation_user_id)
-                         for n, s in enumerate(steps, start=1)]
+    return [StepPlan(step_number=n, name=s.name, template_step_id=s.id, approver_role=s.approver_role,
+                     approver_user_id=s.approver_user_id, sla_seconds=s.sla_seconds or default_sla,
+                     escalation_user_id=s.escalation_user_id)
+            for n, s in enumerate(steps, start=1)]
 
 
 def create_instance(session: Session, *, template_id: int | None, reference_type: str, reference_id: int,

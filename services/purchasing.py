@@ -13,6 +13,7 @@ from core.errors import AppError, not_found
 from core.numbering import dated_number
 from core.settings import get_settings
 from core.timeutil import utcnow
+from models.approvals import ApprovalTemplate
 from models.catalog import Material, Supplier
 from models.procurement import PurchaseOrder, PurchaseOrderHistory, PurchaseOrderLine
 from services import approvals
@@ -276,8 +277,9 @@ def _pending_request(session: Session, po: PurchaseOrder) -> ApprovalRequest | N
     if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
         return None
     instance = approvals.get_instance(session, po.approval_instance_id)
-    _, steps = approvals.plan(session, "purchase_order", instance.amount)
-    return _request(po, instance.id, steps, instance.requested_by or 0)
+    template = session.get(ApprovalTemplate, instance.template_id) if instance.template_id else None
+    steps = approvals.steps_for(session, template, instance.amount) if template else []
+    return _request(po, instance.id, steps, instance.requested_by or 0)  # the plan the first attempt made
 
 
 def _extra_data(session: Session, po: PurchaseOrder) -> dict[str, Any]:

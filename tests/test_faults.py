@@ -158,3 +158,34 @@ async def test_worker_stopped_between_approval_and_order_po_completes_with_one_r
         stock = session.scalar(select(func.count(Inventory.id)).where(
             Inventory.source_key.like(f"grn-line:{grn['line_items'][0]['id']}")))
     assert stock == 1
+
+
+async def test_a_retried_submit_keeps_the_plan_its_first_attempt_made(api, make_user, session_factory):
+    from activities.purchasing import PurchasingActivities
+    from models.approvals import ApprovalTemplate, ApprovalTemplateStep
+    from tests.procurement_helpers import draft_po
+    from workflows.procurement_dto import PoCommand, PoEffect
+
+    buyer = await make_user("purchase")
+    po = await draft_po(api, buyer, session_factory, "30000")
+    effect = PoEffect(po_id=po["id"], op_key=unique("submit"),
+                      command=PoCommand(action="submit", actor=Actor(id=buyer.id, role="purchase")))
+    activities = PurchasingActivities(session_factory)
+    first = ActivityEnvironment().run(activities.submit_purchase_order, effect)
+    with session_factory() as session:  # the policy changes before the retry
+        template = ApprovalTemplate(name=unique("one step"), entity_type="purchase_order", is_active=True)
+        session.add(template)
+        session.flush()
+        session.add(ApprovalTemplateStep(template_id=template.id, step_number=1, name="Director only",
+                                         approver_role="director"))
+        session.commit()
+        template_id = template.id
+    try:
+        retried = ActivityEnvironment().run(activities.submit_purchase_order, effect)
+    finally:
+        with session_factory() as session:
+            session.get(ApprovalTemplate, template_id).is_active = False
+            session.commit()
+    assert first.approval is not None and retried.approval is not None
+    assert [s.approver_role for s in retried.approval.steps] == [s.approver_role for s in first.approval.steps] \
+        == ["head_of_operations", "director"]
