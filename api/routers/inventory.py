@@ -17,7 +17,7 @@ from api.schemas.inventory import InventoryCreate, InventoryUpdate, TransactionC
 from api.schemas.production import IfMatch, expected_version
 from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
-from services import inventory
+from services import inventory, inventory_movements
 from services.identity import Principal
 from services.inventory import InventoryStatus, TransactionType
 
@@ -98,7 +98,8 @@ def get_inventory(inventory_id: int, session: SessionDep) -> Any:
 def update_inventory(inventory_id: int, body: InventoryUpdate, session: SessionDep, if_match: IfMatch = None,
                      user: Principal = require_all(Perm.MANAGE_INVENTORY)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    record = inventory.update_inventory(session, inventory_id, changes, user.id, expected_version(body, if_match))
+    record = inventory_movements.update_inventory(session, inventory_id, changes, user.id,
+                                                  expected_version(body, if_match))
     return inventory_out(record)
 
 
@@ -120,7 +121,7 @@ def create_transaction(inventory_id: int, body: TransactionCreate, session: Sess
         raise AppError("INVENTORY_ID_MISMATCH", 400,
                        f"Body inventory_id {body.inventory_id} does not match the path's {inventory_id}",
                        {"field": "inventory_id"})
-    applied = inventory.apply_transaction(session, inventory_id, body.movement(), user.id,
+    applied = inventory_movements.apply_transaction(session, inventory_id, body.movement(), user.id,
                                           expected_version(body, if_match))
     answer = transaction_out(applied.transaction)
     answer["inventory"] = inventory_out(applied.inventory)

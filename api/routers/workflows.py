@@ -36,6 +36,7 @@ from core.errors import AppError, access_denied, workflow_violation
 from core.permissions import Perm, has_permission, is_admin_equivalent
 from core.settings import get_settings
 from services import approval_queries as queries
+from services import approval_templates as templates
 from services.approval_queries import PURCHASE_ORDER, DecisionTarget
 from services.identity import Principal
 from workflows.approval import ApprovalWorkflow, approval_workflow_id
@@ -62,29 +63,29 @@ Director = Annotated[Principal, Depends(_director)]
 @router.get("/templates")
 def list_templates(session: SessionDep, user: CurrentUser, entity_type: str | None = Query(None, max_length=50),
                    is_active: bool | None = None) -> Any:
-    return queries.list_templates(session, entity_type, is_active)
+    return templates.list_templates(session, entity_type, is_active)
 
 
 @router.post("/templates", status_code=201)
 async def create_template(body: TemplateCreate, request: Request, user: Director) -> Any:
     values = body.model_dump(exclude={"steps"})
-    return await in_transaction(request, queries.create_template, values, numbered(body.steps), user.id)
+    return await in_transaction(request, templates.create_template, values, numbered(body.steps), user.id)
 
 
 @router.get("/templates/{template_id}")
 def get_template(template_id: int, session: SessionDep, user: CurrentUser) -> Any:
-    return queries.render_template(session, queries.get_template(session, template_id))
+    return templates.render_template(session, templates.get_template(session, template_id))
 
 
 @router.put("/templates/{template_id}")
 async def update_template(template_id: int, body: TemplateUpdate, request: Request, user: Director) -> Any:
     steps = numbered(body.steps) if body.steps is not None else None
-    return await in_transaction(request, queries.update_template, template_id, body.changes(), steps, user.id)
+    return await in_transaction(request, templates.update_template, template_id, body.changes(), steps, user.id)
 
 
 @router.post("/templates/{template_id}/steps", status_code=201)
 async def add_step(template_id: int, body: StepIn, request: Request, user: Director) -> Any:
-    return await in_transaction(request, queries.add_step, template_id, body.model_dump(), user.id)
+    return await in_transaction(request, templates.add_step, template_id, body.model_dump(), user.id)
 
 
 # --- instances --------------------------------------------------------------------------------------------
