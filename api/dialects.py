@@ -27,7 +27,8 @@ class Dialect(StrEnum):
 
 # Codes a dialect spells differently, and statuses it re-states.
 RENAMED_CODES: dict[Dialect, dict[str, str]] = {
-    Dialect.STOCK: {"ACCESS_DENIED": "INSUFFICIENT_PERMISSIONS", "WORKFLOW_VIOLATION": "INVALID_STATUS"},
+    Dialect.STOCK: {"ACCESS_DENIED": "INSUFFICIENT_PERMISSIONS", "WORKFLOW_VIOLATION": "INVALID_STATUS",
+                    "ALREADY_DECIDED": "INVALID_STATUS", "SELF_APPROVAL": "INSUFFICIENT_PERMISSIONS"},
 }
 RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400, "VALIDATION_ERROR": 400}}
 BATTERY_PACK_PATHS = ("/api/v1/skus", "/api/v1/batches", "/api/v1/modules", "/api/v1/packs")

@@ -109,10 +109,20 @@ class Perm(StrEnum):
     PO_RECEIVE = "po.receive"
     PO_INSPECT = "po.inspect"
     PO_VIEW = "po.view"
+    # multi-location stock ("Role Permissions": OPERATOR at assigned locations, SUPERVISOR everywhere)
+    STOCK_VIEW = "stock.view"
+    STOCK_POST = "stock.post"
+    STOCK_ALL_LOCATIONS = "stock.all_locations"
+    STOCK_APPROVE = "stock.approve"  # transfers
+    STOCK_MANAGE_NCRS = "stock.manage_ncrs"
+    STOCK_RECONCILE = "stock.reconcile"
+    STOCK_CONSOLIDATED = "stock.consolidated"
 
 
 P = Perm
 _AEROSPACE_VIEW = {P.VIEW_MATERIALS, P.VIEW_PARTS}
+_STOCK_SUPERVISION = {P.STOCK_VIEW, P.STOCK_POST, P.STOCK_ALL_LOCATIONS, P.STOCK_APPROVE, P.STOCK_MANAGE_NCRS,
+                      P.STOCK_RECONCILE, P.STOCK_CONSOLIDATED}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.HEAD_OF_OPERATIONS: frozenset({
@@ -145,9 +155,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         P.VIEW_REPORTS, P.PO_VIEW,
     }),
     Role.PRODUCTION: frozenset({P.BATCH_CREATE, P.BATCH_START, P.MODULE_ASSEMBLE, P.PACK_ASSEMBLE}),
-    Role.SUPERVISOR: frozenset({P.SKU_CREATE, P.BATCH_COMPLETE, P.VIEW_AUDIT_LOGS, P.APPROVE_WORKFLOWS}),
+    Role.SUPERVISOR: frozenset({P.SKU_CREATE, P.BATCH_COMPLETE, P.VIEW_AUDIT_LOGS, P.APPROVE_WORKFLOWS,
+                                *_STOCK_SUPERVISION}),
     Role.VIEW_ONLY: frozenset({*_AEROSPACE_VIEW, P.VIEW_REPORTS}),
-    Role.OPERATOR: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECORD_USAGE}),
+    Role.OPERATOR: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECORD_USAGE, P.STOCK_VIEW, P.STOCK_POST}),
     Role.INSPECTOR: frozenset({P.VIEW_MATERIALS, P.QUALITY_CHECKS}),
     Role.MAINTENANCE: frozenset({P.VIEW_MATERIALS, P.VIEW_WORK_ORDERS}),
     Role.WAREHOUSE: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS}),

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     notification_retry_seconds: int = 30
     notification_max_attempts: int = 5
 
+    # Multi-location stock (issue 4): every duration is a setting so tests run them in seconds.
+    rate_limit_per_minute: int = 60  # per session (or per client address before sign-in); 0 = off
+    transfer_approval_sla_seconds: int = 86400
+    ncr_follow_up_seconds: int = 7 * 86400
+    period_close_chunk_size: int = 500  # stock rows snapshotted per activity of a period close
+
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000
 

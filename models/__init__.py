@@ -26,6 +26,25 @@ from models.procurement import (
     PurchaseOrderLine,
 )
 from models.production import Batch, Module, ModuleCell, Pack, Sku
+from models.stock import (
+    Delivery,
+    DeliveryLine,
+    Location,
+    LocationStock,
+    LocationUser,
+    NcrLine,
+    Period,
+    PeriodClosingStock,
+    PeriodLocation,
+    PeriodPrice,
+    PobEntry,
+    Reconciliation,
+    StockIssue,
+    StockIssueLine,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 
 __all__ = [
     "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "Certification", "IdempotencyKey",
@@ -37,3 +56,8 @@ __all__ += [
     "GoodsReceiptLine", "NonConformance", "Notification", "PurchaseOrder", "PurchaseOrderHistory", "PurchaseOrderLine",
 ]
 __all__ += ["Inventory", "InventoryTransaction"]
+__all__ += [
+    "Delivery", "DeliveryLine", "Location", "LocationStock", "LocationUser", "NcrLine", "Period", "PeriodClosingStock",
+    "PeriodLocation", "PeriodPrice", "PobEntry", "Reconciliation", "StockIssue", "StockIssueLine", "StockMovement",
+    "Transfer", "TransferLine",
+]

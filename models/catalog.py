@@ -56,6 +56,7 @@ class Material(IdMixin, TimestampMixin, VersionMixin, Base):
     reorder_point: Mapped[Decimal | None] = mapped_column(Quantity)
     barcode_url: Mapped[str | None] = mapped_column(String(500))
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    sub_category: Mapped[str | None] = mapped_column(String(100))  # the stock contract's `sub_category`
 
     category: Mapped[MaterialCategory | None] = relationship(lazy="raise")
 

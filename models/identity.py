@@ -30,6 +30,7 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     approval_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     notes: Mapped[str | None] = mapped_column(Text)
     last_login: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    default_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="SET NULL"))
 
 
 class AuthSession(Base):
