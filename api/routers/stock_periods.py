@@ -1,0 +1,5 @@
+"""Stock contract (multi-location-stock.md), periods."""
+
+from api.stock_common import stock_router
+
+router = stock_router(tags=["stock: periods"])
