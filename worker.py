@@ -16,6 +16,8 @@ from activities.notifications import NotificationActivities
 from activities.production import ProductionActivities
 from activities.purchasing import PurchasingActivities
 from activities.receiving import ReceivingActivities
+from activities.stock_period_close import PeriodCloseActivities
+from activities.stock_transfers import TransferActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.schedules import ensure_schedules
@@ -25,12 +27,14 @@ from workflows.batch import ProductionBatchWorkflow
 from workflows.goods_receipt import GoodsReceiptWorkflow
 from workflows.notification_dispatch import NotificationDispatch
 from workflows.pack import PackWorkflow
+from workflows.period_close import PeriodCloseWorkflow
 from workflows.purchase_order import PurchaseOrderWorkflow
+from workflows.transfer import TransferWorkflow
 
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, GoodsReceiptWorkflow,
-             NotificationDispatch]
+             NotificationDispatch, TransferWorkflow, PeriodCloseWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -41,7 +45,8 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[*production.all(), *ApprovalActivities(factory).all(), *PurchasingActivities(factory).all(),
-                    *ReceivingActivities(factory).all(), *NotificationActivities(factory).all()],
+                    *ReceivingActivities(factory).all(), *NotificationActivities(factory).all(),
+                    *TransferActivities(factory).all(), *PeriodCloseActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

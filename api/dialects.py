@@ -89,10 +89,24 @@ def render(request: Request, err: AppError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=err.headers or None)
 
 
+def _zod_message(error: dict[str, Any]) -> str:
+    """The stock contract's front end shows Zod's wording (`Number must be greater than 0`)."""
+    ctx = error.get("ctx") or {}
+    wording = {"greater_than": "Number must be greater than {gt}",
+               "greater_than_equal": "Number must be greater than or equal to {ge}",
+               "less_than_equal": "Number must be less than or equal to {le}", "missing": "Required",
+               "string_too_short": "String must contain at least {min_length} character(s)",
+               "too_short": "Array must contain at least {min_length} element(s)"}.get(error["type"])
+    try:
+        return wording.format(**ctx) if wording else str(error["msg"])
+    except (KeyError, IndexError):
+        return str(error["msg"])
+
+
 def _validation_details(dialect: Dialect, exc: RequestValidationError) -> Any:
     errors = exc.errors()
     if dialect is Dialect.STOCK:
-        return [{"path": [p for p in e["loc"] if p != "body"], "message": e["msg"]} for e in errors]
+        return [{"path": [p for p in e["loc"] if p != "body"], "message": _zod_message(e)} for e in errors]
     return [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in errors]
 
 

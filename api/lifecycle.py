@@ -128,3 +128,18 @@ async def notify(client: Client, workflow_id: str, signal: Callable[..., Any]) -
         await client.get_workflow_handle(workflow_id).signal(signal)
     except RPCError as err:
         log.warning("could not signal %s: %s", workflow_id, err)
+
+
+async def settled_or_finished(client: Client, workflow_id: str, update: Any, arg: Any) -> Any | None:
+    """Ask a lifecycle to answer once it has absorbed something; None when it has already finished (then the
+    record in the database says it all)."""
+    handle = client.get_workflow_handle(workflow_id)
+    key = str(uuid.uuid4())
+    try:
+        return await guarded(lambda: handle.execute_update(update, arg, id=key))
+    except WorkflowGone:
+        return None
+    except AppError as err:
+        if err.code == "WORKFLOW_VIOLATION" and "finished before" in err.message:
+            return None
+        raise

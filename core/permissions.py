@@ -117,6 +117,7 @@ class Perm(StrEnum):
     STOCK_MANAGE_NCRS = "stock.manage_ncrs"
     STOCK_RECONCILE = "stock.reconcile"
     STOCK_CONSOLIDATED = "stock.consolidated"
+    STOCK_PERIODS = "stock.periods"  # create, open, close, roll forward: ADMIN only (no role lists it)
 
 
 P = Perm

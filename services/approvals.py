@@ -145,7 +145,7 @@ def escalate_step(session: Session, effect: StepEffect) -> TaskView:
     task.escalated_to_id = effect.step.escalation_user_id
     task.version += 1
     targets = ([session.get(User, effect.step.escalation_user_id)] if effect.step.escalation_user_id
-               else notifications.users_with_role(session, "director"))
+               else notifications.users_with_role(session, effect.step.escalation_role or "director"))
     notifications.enqueue(session, key=f"escalation:{instance.id}:{task.step_number}", kind="escalation",
                           recipients=[u for u in targets if u], reference_type="approval_instance",
                           reference_id=instance.id, **_mail_values(instance, effect.step, due_at=iso_z(task.due_at)))
@@ -195,7 +195,14 @@ def _purchase_order_history(session: Session, instance: ApprovalInstance, effect
                                      ip_address=effect.decision.actor.ip_address))
 
 
-HISTORY_HOOKS = {"purchase_order": _purchase_order_history}
+def _transfer_decided(session: Session, instance: ApprovalInstance, effect: DecisionEffect) -> None:
+    from services import stock_transfers  # noqa: PLC0415 - a transfer opens its approval through this module
+
+    stock_transfers.on_decision(session, instance.reference_id, effect)
+
+
+# What a decision does to the entity it decides, in the decision's own transaction.
+HISTORY_HOOKS = {"purchase_order": _purchase_order_history, "transfer": _transfer_decided}
 
 
 def finish(session: Session, outcome: ApprovalOutcome) -> ApprovalOutcome:

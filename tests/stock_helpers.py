@@ -13,7 +13,9 @@ from typing import Any
 from core.db import session_scope
 from core.timeutil import utcnow
 from models.catalog import Material, MaterialCategory, Supplier
-from models.stock import Location, LocationUser, Period, PeriodLocation, PeriodPrice
+from models.stock import Location, LocationStock, LocationUser, Period, PeriodLocation, PeriodPrice
+from services import stock_ledger
+from services.stock_ledger import Movement
 from tests.conftest import unique
 
 _months = itertools.count(0)
@@ -100,3 +102,18 @@ def assign(factory: Any, user_id: int, *locations: Ref) -> None:
     with session_scope(factory) as session:
         for location in locations:
             session.add(LocationUser(user_id=user_id, location_id=location.id))
+
+
+def seed_stock(factory: Any, location: Ref, item: Ref, quantity: str, unit_cost: str, on: date) -> None:
+    """Opening stock straight into the ledger (as a roll-forward or a migration would)."""
+    with session_scope(factory) as session:
+        stock_ledger.apply(session, [Movement(location_id=location.id, item_id=item.id, movement_type="OPENING",
+                                              quantity=Decimal(quantity), unit_cost=Decimal(unit_cost),
+                                              movement_date=on, source_key=f"seed:{uuid.uuid4()}")])
+
+
+def stock_of(factory: Any, location: Ref, item: Ref) -> tuple[Decimal, Decimal]:
+    """(on_hand, wac) of an item at a location."""
+    with session_scope(factory) as session:
+        row = session.query(LocationStock).filter_by(location_id=location.id, item_id=item.id).first()
+        return (row.on_hand, row.wac) if row else (Decimal(0), Decimal(0))

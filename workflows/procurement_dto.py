@@ -45,6 +45,7 @@ class StepPlan(BaseModel):
     approver_user_id: int | None = None
     sla_seconds: int
     escalation_user_id: int | None = None
+    escalation_role: str | None = None  # who hears of an escalation when no user is named (default director)
 
 
 class ApprovalRequest(BaseModel):

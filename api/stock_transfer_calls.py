@@ -1,0 +1,80 @@
+"""Calls into the transfer lifecycle shared by `/api/transfers` and `/api/approvals`."""
+
+import uuid
+from datetime import date
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api.approvals import decide
+from api.deps import actor_of, in_transaction
+from api.lifecycle import create_with_start, idempotency_key, settled_or_finished
+from core.errors import AppError
+from core.permissions import Perm, has_permission
+from models.stock import Transfer
+from services import stock_access, stock_transfers
+from services.identity import Principal
+from workflows.procurement_dto import ApprovalAction, Decision
+from workflows.stock_dto import CreateTransfer, TransferInput, TransferLineInput, TransferView
+from workflows.transfer import TransferWorkflow, transfer_workflow_id
+
+
+def transfer_uid_for(user: Principal, key: str | None) -> str:
+    """A new transfer's uid; the same `Idempotency-Key` from the same user always names the same transfer."""
+    if key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mfg-ops:transfer:{user.id}:{key}"))
+
+
+def _existing(session: Session, uid: str) -> TransferView | None:
+    found = session.scalars(select(Transfer).where(Transfer.uid == uuid.UUID(uid))).first()
+    return stock_transfers.view(session, found) if found is not None else None
+
+
+def _check_source(session: Session, user: Principal, from_location_uid: str) -> None:
+    stock_access.accessible_location(session, user, from_location_uid)
+
+
+async def request_transfer(request: Request, client: Client, user: Principal, from_location: str, to_location: str,
+                           request_date: date, notes: str | None, lines: list[TransferLineInput]) -> TransferView:
+    uid = transfer_uid_for(user, idempotency_key(request))
+    await in_transaction(request, _check_source, user, from_location)
+    earlier = await in_transaction(request, _existing, uid)
+    if earlier is not None:
+        return earlier
+    create = CreateTransfer(actor=actor_of(user, request), transfer_uid=uid, from_location_uid=from_location,
+                            to_location_uid=to_location, request_date=request_date, notes=notes, lines=lines)
+    view: TransferView = await create_with_start(
+        client, run=TransferWorkflow.run, start_input=TransferInput(transfer_uid=uid),
+        workflow_id=transfer_workflow_id(uid), create=TransferWorkflow.create, request=create,
+        result_type=TransferView, entity_type="transfer", entity_id=0,
+        summary=f"Transfer {from_location} → {to_location}", update_key=f"create-transfer-{uid}")
+    return view
+
+
+def _pending(session: Session, user: Principal, transfer_uid: str) -> tuple[int, int]:
+    view = stock_transfers.current_view(session, transfer_uid)
+    transfer = session.get(Transfer, view.id)
+    assert transfer is not None
+    if transfer.status != "PENDING_APPROVAL" or transfer.approval_id is None:
+        raise AppError("INVALID_STATUS", 400, f"Transfer {transfer.transfer_no} is {transfer.status}; only a "
+                       "PENDING_APPROVAL transfer can be approved or rejected", {"status": transfer.status})
+    return transfer.id, transfer.approval_id
+
+
+async def decide_transfer(request: Request, client: Client, user: Principal, transfer_uid: str,
+                          action: ApprovalAction, comments: str | None) -> TransferView:
+    """Approve (stock moves, COMPLETED) or reject (REJECTED) through the transfer's approval."""
+    if not has_permission(user.role, Perm.STOCK_APPROVE, user.is_superuser):
+        raise AppError("ACCESS_DENIED", 403, "Only a SUPERVISOR or ADMIN may decide transfers")
+    _, instance_id = await in_transaction(request, _pending, user, transfer_uid)
+    await decide(client, request, instance_id, Decision(action=action, comments=comments,
+                                                        actor=actor_of(user, request)))
+
+    view: TransferView | None = await settled_or_finished(client, transfer_workflow_id(transfer_uid),
+                                                          TransferWorkflow.settled, instance_id)
+    if view is None:
+        view = await in_transaction(request, stock_transfers.current_view, transfer_uid)
+    return view

@@ -1,0 +1,230 @@
+"""Transfers between locations: requested PENDING_APPROVAL with an approval through the engine; the
+approving decision re-checks the source's stock and moves it (source out at the source's WAC,
+destination in at that cost, destination WAC recomputed) in the decision's own transaction; a rejection
+records the reason. Called from the transfer lifecycle's activities and the approval hook; never commits."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import AppError, not_found
+from core.numbering import yearly_number
+from core.settings import get_settings
+from core.timeutil import iso_z, utcnow
+from models.approvals import ApprovalInstance
+from models.catalog import Material
+from models.identity import User
+from models.stock import Location, LocationStock, Transfer, TransferLine
+from services import approvals, stock_ledger
+from services.stock_ledger import Movement
+from services.stock_posting import period_for_posting
+from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, ApprovalRequest, DecisionEffect, StepPlan
+from workflows.production_dto import Actor
+from workflows.stock_dto import CreateTransfer, TransferStatus, TransferView
+
+REFERENCE_TYPE = "transfer"
+
+
+def approval_step() -> StepPlan:
+    """One step: a SUPERVISOR (or ADMIN) decides; past the SLA it escalates to the ADMINs."""
+    return StepPlan(step_number=1, name="Transfer approval", approver_role="supervisor",
+                    sla_seconds=get_settings().transfer_approval_sla_seconds, escalation_role="admin")
+
+
+def create(session: Session, request: CreateTransfer) -> TransferView:
+    existing = _by_uid(session, request.transfer_uid, missing_ok=True)
+    if existing is not None:  # a retried create
+        return view(session, existing, _approval_request(session, existing))
+    source, destination = _location(session, request.from_location_uid), _location(session, request.to_location_uid)
+    if source.id == destination.id:
+        raise AppError("VALIDATION_ERROR", 400, "Source and destination must differ",
+                       [{"path": ["to_location_id"], "message": "Source and destination must differ"}])
+    period = period_for_posting(session, request.request_date)
+    transfer = Transfer(uid=uuid.UUID(request.transfer_uid), transfer_no=yearly_number(session, "TRF"),
+                        from_location_id=source.id, to_location_id=destination.id, period_id=period.id,
+                        request_date=request.request_date, notes=request.notes, requested_by_id=request.actor.id)
+    session.add(transfer)
+    session.flush()
+    transfer.total_value = _add_lines(session, transfer, source, request)
+    instance = approvals.create_instance(
+        session, template_id=None, reference_type=REFERENCE_TYPE, reference_id=transfer.id,
+        reference_number=transfer.transfer_no, amount=transfer.total_value, currency="SAR",
+        requester_id=request.actor.id, steps=[approval_step()], priority="normal",
+        extra_data={"from": source.code, "to": destination.code}, notes=request.notes)
+    transfer.approval_id = instance.id
+    audit.record(session, actor_id=request.actor.id, entity_type="transfer", entity_id=transfer.id,
+                 action_type="TRANSFER_REQUESTED", payload_diff=audit.created(
+                     {"transfer_no": transfer.transfer_no, "location_id": source.id, "to_location_id": destination.id,
+                      "total_value": transfer.total_value, "status": transfer.status}))
+    session.flush()
+    return view(session, transfer, _approval_request(session, transfer))
+
+
+def _add_lines(session: Session, transfer: Transfer, source: Location, request: CreateTransfer) -> Decimal:
+    """The lines, valued at the source's current WAC; a line above the source's stock is refused now."""
+    total = Decimal(0)
+    for number, line in enumerate(request.lines, start=1):
+        item = _item(session, line.item_uid, number - 1)
+        stock = session.scalars(select(LocationStock).where(LocationStock.location_id == source.id,
+                                                            LocationStock.item_id == item.id)).first()
+        on_hand, wac = (stock.on_hand, stock.wac) if stock else (Decimal(0), Decimal(0))
+        if line.quantity > on_hand:
+            raise stock_ledger.insufficient_stock(
+                session, stock or LocationStock(location_id=source.id, item_id=item.id, on_hand=on_hand),
+                line.quantity)
+        value = stock_ledger.line_value(line.quantity, wac)
+        session.add(TransferLine(transfer_id=transfer.id, line_number=number, item_id=item.id,
+                                 quantity=line.quantity, wac=wac, value=value))
+        total += value
+    return total
+
+
+def complete(session: Session, transfer_id: int, actor: Actor) -> None:
+    """The approving decision: re-check and move the stock, in the caller's transaction → COMPLETED."""
+    transfer = session.get(Transfer, transfer_id, with_for_update=True)
+    if transfer is None:
+        raise not_found("Transfer", transfer_id)
+    if transfer.status != TransferStatus.PENDING_APPROVAL:
+        raise AppError("INVALID_STATUS", 400, f"Transfer {transfer.transfer_no} is {transfer.status}",
+                       {"status": transfer.status})
+    period = period_for_posting(session, transfer.request_date)
+    lines = _lines(session, transfer.id)
+    sources = stock_ledger.lock_stock(session, [(transfer.from_location_id, line.item_id) for line in lines] +
+                                      [(transfer.to_location_id, line.item_id) for line in lines])
+    movements = []
+    for line in lines:
+        line.wac = sources[(transfer.from_location_id, line.item_id)].wac
+        line.value = stock_ledger.line_value(line.quantity, line.wac)
+        movements += [_movement(transfer, line, period.id, actor, "TRANSFER_OUT", transfer.from_location_id, None),
+                      _movement(transfer, line, period.id, actor, "TRANSFER_IN", transfer.to_location_id, line.wac)]
+    stock_ledger.apply(session, movements)
+    transfer.total_value = sum((line.value for line in lines), Decimal(0))
+    _decided(session, transfer, actor.id, TransferStatus.COMPLETED)
+    transfer.completed_at = transfer.decided_at
+
+
+def _movement(transfer: Transfer, line: TransferLine, period_id: int, actor: Actor, kind: str, location_id: int,
+              unit_cost: Decimal | None) -> Movement:
+    return Movement(location_id=location_id, item_id=line.item_id, movement_type=kind, quantity=line.quantity,
+                    movement_date=transfer.request_date, unit_cost=unit_cost, period_id=period_id,
+                    source_type="transfer", source_id=transfer.id, actor_id=actor.id,
+                    source_key=f"transfer:{transfer.id}:line:{line.line_number}:{kind}")
+
+
+def on_decision(session: Session, transfer_id: int, effect: DecisionEffect) -> None:
+    """The approval engine's hook: an approval moves the stock in the decision's transaction."""
+    if effect.final and effect.decision.action == ApprovalAction.APPROVED:
+        complete(session, transfer_id, effect.decision.actor)
+
+
+def apply_outcome(session: Session, transfer_uid: str, outcome: ApprovalOutcome) -> TransferView:
+    """After the approval finished: a rejection (or withdrawal) ends the transfer, with its reason."""
+    transfer = _by_uid(session, transfer_uid, lock=True)
+    if transfer.status == TransferStatus.PENDING_APPROVAL and outcome.status.value != "approved":
+        transfer.rejection_reason = outcome.comments
+        _decided(session, transfer, outcome.decided_by, TransferStatus.REJECTED)
+    return view(session, transfer)
+
+
+def _decided(session: Session, transfer: Transfer, actor_id: int | None, status: TransferStatus) -> None:
+    before = transfer.status
+    transfer.status, transfer.decided_by_id, transfer.decided_at = status.value, actor_id, utcnow()
+    transfer.version += 1
+    audit.record(session, actor_id=actor_id, entity_type="transfer", entity_id=transfer.id,
+                 action_type=f"TRANSFER_{status.value}", payload_diff={
+                     "status": {"old": before, "new": status.value},
+                     "location_id": {"old": None, "new": transfer.from_location_id},
+                     "rejection_reason": {"old": None, "new": transfer.rejection_reason}})
+    session.flush()
+
+
+def current_view(session: Session, transfer_uid: str) -> TransferView:
+    return view(session, _by_uid(session, transfer_uid))
+
+
+def view(session: Session, transfer: Transfer, approval: ApprovalRequest | None = None) -> TransferView:
+    return TransferView(id=transfer.id, status=TransferStatus(transfer.status), approval=approval,
+                        body=render(session, transfer))
+
+
+def render(session: Session, transfer: Transfer) -> dict[str, Any]:
+    source = session.get(Location, transfer.from_location_id)
+    destination = session.get(Location, transfer.to_location_id)
+    approval = session.get(ApprovalInstance, transfer.approval_id) if transfer.approval_id else None
+    return {
+        "id": str(transfer.uid), "transfer_no": transfer.transfer_no, "request_date": transfer.request_date.isoformat(),
+        "status": transfer.status, "total_value": float(transfer.total_value), "notes": transfer.notes,
+        "from_location": _location_ref(source), "to_location": _location_ref(destination),
+        "lines": [_line_body(session, line) for line in _lines(session, transfer.id)],
+        "requested_by": _user_ref(session, transfer.requested_by_id),
+        "approved_by": _user_ref(session, transfer.decided_by_id)
+        if transfer.status == TransferStatus.COMPLETED else None,
+        "rejected_by": _user_ref(session, transfer.decided_by_id)
+        if transfer.status == TransferStatus.REJECTED else None,
+        "rejection_reason": transfer.rejection_reason, "approval_id": str(approval.uid) if approval else None,
+        "decided_at": iso_z(transfer.decided_at), "completed_at": iso_z(transfer.completed_at),
+        "created_at": iso_z(transfer.created_at), "updated_at": iso_z(transfer.updated_at),
+    }
+
+
+def _line_body(session: Session, line: TransferLine) -> dict[str, Any]:
+    item = session.get(Material, line.item_id)
+    assert item is not None
+    return {"id": str(line.uid), "item": {"id": str(item.uid), "code": item.code, "name": item.name},
+            "unit": item.unit_of_measure, "quantity": float(line.quantity), "wac": float(line.wac),
+            "value": float(line.value)}
+
+
+def _location_ref(location: Location | None) -> dict[str, Any] | None:
+    return {"id": str(location.uid), "code": location.code, "name": location.name} if location else None
+
+
+def _user_ref(session: Session, user_id: int | None) -> dict[str, Any] | None:
+    user = session.get(User, user_id) if user_id else None
+    return {"id": str(user.uid), "username": user.username, "full_name": user.full_name} if user else None
+
+
+def _lines(session: Session, transfer_id: int) -> list[TransferLine]:
+    return list(session.scalars(select(TransferLine).where(TransferLine.transfer_id == transfer_id)
+                                .order_by(TransferLine.line_number)))
+
+
+def _approval_request(session: Session, transfer: Transfer) -> ApprovalRequest | None:
+    if transfer.status != TransferStatus.PENDING_APPROVAL or transfer.approval_id is None:
+        return None
+    return ApprovalRequest(instance_id=transfer.approval_id, reference_type=REFERENCE_TYPE, reference_id=transfer.id,
+                           amount=transfer.total_value, requester_id=transfer.requested_by_id,
+                           steps=[approval_step()], allow_self_approval=get_settings().allow_self_approval)
+
+
+def _by_uid(session: Session, uid: str, lock: bool = False, missing_ok: bool = False) -> Any:
+    query = select(Transfer).where(Transfer.uid == uuid.UUID(uid))
+    transfer = session.scalars(query.with_for_update() if lock else query).first()
+    if transfer is None and not missing_ok:
+        raise not_found("Transfer", uid)
+    return transfer
+
+
+def _location(session: Session, uid: str) -> Location:
+    location = session.scalars(select(Location).where(Location.uid == _uuid(uid, "Location"))).first()
+    if location is None:
+        raise not_found("Location", uid)
+    return location
+
+
+def _item(session: Session, uid: str, index: int) -> Material:
+    item = session.scalars(select(Material).where(Material.uid == _uuid(uid, "Item"))).first()
+    if item is None:
+        raise AppError("NOT_FOUND", 404, f"Item {uid} not found", {"path": ["lines", index, "item_id"]})
+    return item
+
+
+def _uuid(value: str, entity: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise not_found(entity, value) from None
