@@ -105,6 +105,9 @@ class PeriodCloseWorkflow:
     @request_close.validator
     def _validate_request_close(self, request: RequestPeriodClose) -> None:
         require_permission(request.actor, Perm.STOCK_PERIODS)
+        if self.view is not None:  # this run already holds a close request (a retried activity is let through)
+            raise ApplicationError(f"Period {self._name()} already has a pending close", {"status": "PENDING_CLOSE"},
+                                   type="DUPLICATE_ENTRY", non_retryable=True)
 
     @workflow.update
     async def decided(self, instance_id: int) -> str:
