@@ -79,7 +79,10 @@ class PeriodRef:
 
     def day(self, n: int = 1) -> str:
         """The ISO date of day `n` of the period."""
-        return (self.start + timedelta(days=n - 1)).isoformat()
+        return self.date(n).isoformat()
+
+    def date(self, n: int = 1) -> date:
+        return self.start + timedelta(days=n - 1)
 
 
 def seed_period(factory: Any, status: str = "OPEN", locations: list[Ref] | None = None,

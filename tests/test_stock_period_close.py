@@ -49,7 +49,7 @@ async def stocked(session_factory) -> tuple[Ref, Ref, PeriodRef]:
     kitchen, item = seed_location(session_factory), seed_item(session_factory)
     period = seed_period(session_factory, locations=[kitchen])
     seed_stock(session_factory, kitchen, item, "100", "25.50", period.start)
-    seed_stock(session_factory, kitchen, item, "50", "28.50", period.day(10))  # wac (2550 + 1425)/150 = 26.50
+    seed_stock(session_factory, kitchen, item, "50", "28.50", period.date(10))  # wac (2550 + 1425)/150 = 26.50
     return kitchen, item, period
 
 
