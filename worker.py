@@ -16,6 +16,7 @@ from activities.notifications import NotificationActivities
 from activities.production import ProductionActivities
 from activities.purchasing import PurchasingActivities
 from activities.receiving import ReceivingActivities
+from activities.stock_ncrs import NcrActivities
 from activities.stock_period_close import PeriodCloseActivities
 from activities.stock_transfers import TransferActivities
 from core import temporal
@@ -25,6 +26,7 @@ from core.settings import get_settings
 from workflows.approval import ApprovalWorkflow
 from workflows.batch import ProductionBatchWorkflow
 from workflows.goods_receipt import GoodsReceiptWorkflow
+from workflows.ncr import NcrWorkflow
 from workflows.notification_dispatch import NotificationDispatch
 from workflows.pack import PackWorkflow
 from workflows.period_close import PeriodCloseWorkflow
@@ -34,7 +36,8 @@ from workflows.transfer import TransferWorkflow
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, GoodsReceiptWorkflow,
-             NotificationDispatch, TransferWorkflow, PeriodCloseWorkflow]
+             NotificationDispatch, TransferWorkflow, PeriodCloseWorkflow,
+             NcrWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -46,7 +49,8 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         workflows=WORKFLOWS,
         activities=[*production.all(), *ApprovalActivities(factory).all(), *PurchasingActivities(factory).all(),
                     *ReceivingActivities(factory).all(), *NotificationActivities(factory).all(),
-                    *TransferActivities(factory).all(), *PeriodCloseActivities(factory).all()],
+                    *TransferActivities(factory).all(), *PeriodCloseActivities(factory).all(),
+                    *NcrActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

@@ -3,6 +3,7 @@ assigned to them, SUPERVISOR and ADMIN everywhere. Location scoping is a row fil
 403 `LOCATION_ACCESS_DENIED` on a single location. Never commits."""
 
 import uuid
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -22,7 +23,7 @@ def assigned_location_ids(session: Session, user_id: int) -> list[int]:
                                 .order_by(LocationUser.location_id)))
 
 
-def location_filter(session: Session, user: Principal, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+def location_filter(session: Session, user: Principal, column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
     """A WHERE clause keeping the rows at locations this user may see."""
     if sees_all_locations(user):
         return true()

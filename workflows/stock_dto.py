@@ -60,9 +60,15 @@ class NcrStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
+NCR_NEXT: dict[NcrStatus, tuple[NcrStatus, ...]] = {
+    NcrStatus.OPEN: (NcrStatus.SENT, NcrStatus.CLOSED), NcrStatus.SENT: (NcrStatus.CREDITED,),
+    NcrStatus.CREDITED: (NcrStatus.CLOSED,), NcrStatus.CLOSED: ()}
+
+
 class NcrInput(BaseModel):
     ncr_uid: str
     status: NcrStatus = NcrStatus.OPEN
+    follow_up_seconds: int = 7 * 86400
 
 
 class NcrTransition(BaseModel):
@@ -70,6 +76,7 @@ class NcrTransition(BaseModel):
     status: NcrStatus
     resolution: str | None = None
     credited_value: Decimal | None = None
+    ncr_uid: str = ""  # set by the lifecycle
     op_key: str = ""
 
 
