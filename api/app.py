@@ -10,6 +10,8 @@ from temporalio.client import Client
 
 from api.body_limit import BodySizeLimit
 from api.dialects import install_error_handlers
+from api.metrics import PerformanceRecorder, RequestMetrics
+from api.rate_limit import StockRateLimit
 from api.routers import ROUTERS
 from core import temporal
 from core.db import make_engine, make_sessionmaker
@@ -35,6 +37,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app = FastAPI(title="Manufacturing operations backend", version=settings.version, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
+    app.state.performance = PerformanceRecorder()
+    app.add_middleware(RequestMetrics, recorder=app.state.performance)  # outermost: times every answer
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -18,7 +18,8 @@ from workflows.production_dto import Actor
 
 T = TypeVar("T")
 
-SESSION_COOKIE = "session"
+SESSION_COOKIE = "session"  # the inbox's cookie (path /inbox)
+STOCK_SESSION_COOKIE = "nuxt-session"  # the stock contract's cookie (path /): the same access token
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -52,7 +53,7 @@ def bearer_token(request: Request) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return request.cookies.get(STOCK_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
 
 
 def get_current_user(request: Request) -> Principal:
@@ -69,6 +70,17 @@ def get_current_user(request: Request) -> Principal:
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def get_optional_user(request: Request) -> Principal | None:
+    """The caller if signed in with a valid, open session; None otherwise (public routes)."""
+    try:
+        return get_current_user(request)
+    except AppError:
+        return None
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
 
 
 def require(perm: Perm) -> Any:

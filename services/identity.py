@@ -24,7 +24,7 @@ HANDLE_MAX_LENGTH = 100  # users.username and users.user_id
 LOCKED_REASON = "Too many failed attempts"
 USER_FIELDS = ("user_id", "username", "email", "full_name", "employee_id", "phone", "department",
                "designation", "role", "is_active", "is_superuser", "can_approve_workflows", "approval_limit",
-               "notes")
+               "notes", "default_location_id")  # default_location_id: the stock contract's (set on /api/users)
 REQUIRED_FIELDS = frozenset({"user_id", "username", "email", "role", "is_active", "is_superuser",
                              "can_approve_workflows"})
 

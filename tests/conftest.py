@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 os.environ.update({"BCRYPT_ROUNDS": "4", "TASK_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
-                   "UPDATE_TIMEOUT_SECONDS": "8", "LOGIN_LOCKOUT_SECONDS": "900"})
+                   "UPDATE_TIMEOUT_SECONDS": "8", "LOGIN_LOCKOUT_SECONDS": "900", "RATE_LIMIT_PER_MINUTE": "0"})
 
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402

@@ -24,7 +24,7 @@ def move(factory, location: Ref, item: Ref, kind: str, quantity: str, on, cost: 
 
 def contract_month(factory) -> tuple[Ref, PeriodRef]:
     """Everything at 125.00 a unit, so the values are the contract's: opening 125,000, receipts 45,000,
-    transfers in 5,000 and out 3,000, issues 35,000 → closing 137,000; 30 days × 70 people = 2,100 mandays."""
+    transfers in 5,000 and out 3,000, issues 35,000 → closing 137,000; 20 days × 105 people = 2,100 mandays."""
     location, item = seed_location(factory), seed_item(factory)
     period = seed_period(factory, locations=[location])
     move(factory, location, item, "OPENING", "1000", period.start - timedelta(days=1))
@@ -33,9 +33,9 @@ def contract_month(factory) -> tuple[Ref, PeriodRef]:
     move(factory, location, item, "TRANSFER_OUT", "24", period.date(4), cost=None)
     move(factory, location, item, "ISSUE", "280", period.date(5), cost=None)
     with session_scope(factory) as session:
-        for day in range(1, 31):
+        for day in range(1, 21):
             session.add(PobEntry(location_id=location.id, period_id=period.id, entry_date=period.date(day),
-                                 crew_count=60, extra_count=10))
+                                 crew_count=90, extra_count=15))
     return location, period
 
 
