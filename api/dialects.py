@@ -96,7 +96,8 @@ def _zod_message(error: dict[str, Any]) -> str:
                "greater_than_equal": "Number must be greater than or equal to {ge}",
                "less_than_equal": "Number must be less than or equal to {le}", "missing": "Required",
                "string_too_short": "String must contain at least {min_length} character(s)",
-               "too_short": "Array must contain at least {min_length} element(s)"}.get(error["type"])
+               "too_short": "Array must contain at least {min_length} element(s)",
+               "decimal_max_places": "Number must have at most {decimal_places} decimal places"}.get(error["type"])
     try:
         return wording.format(**ctx) if wording else str(error["msg"])
     except (KeyError, IndexError):
