@@ -259,8 +259,8 @@ async def test_status_defaults_to_draft(api, supervisor, session_factory):
 @pytest.mark.parametrize(("line", "path", "message"), [
     ({"quantity": 0}, ["lines", 0, "quantity"], "Number must be greater than 0"),
     ({"quantity": -5}, ["lines", 0, "quantity"], "Number must be greater than 0"),
-    ({"quantity": 1.2345}, ["lines", 0, "quantity"], "Decimal input should have no more than 3 decimal places"),
-    ({"unit_price": 26.12345}, ["lines", 0, "unit_price"], "Decimal input should have no more than 4 decimal places"),
+    ({"quantity": 1.2345}, ["lines", 0, "quantity"], "Number must have at most 3 decimal places"),
+    ({"unit_price": 26.12345}, ["lines", 0, "unit_price"], "Number must have at most 4 decimal places"),
     ({"unit_price": -1}, ["lines", 0, "unit_price"], "Number must be greater than or equal to 0"),
 ])
 async def test_invalid_line_is_a_validation_error_with_its_path(api, supervisor, session_factory, line, path, message):
