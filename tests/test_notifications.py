@@ -57,6 +57,11 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
     "inspection_required": ({"reference": "GRN-2026-0007", "po_number": "PO-2026-0042"},
                             "Inspection required: GRN-2026-0007",
                             "Goods receipt GRN-2026-0007 for PO-2026-0042 waits for QA inspection."),
+    "ncr_follow_up": ({"ncr_no": "NCR-2026-004", "supplier": "Fresh Foods Co.", "sent_at": "2026-11-02T08:00:00Z",
+                       "value": "127.50"}, "Follow up: NCR NCR-2026-004 is still awaiting credit",
+                      "NCR NCR-2026-004 was sent to Fresh Foods Co. on 2026-11-02T08:00:00Z and no credit has been "
+                      "recorded yet.\nClaim value: SAR 127.50\nChase the supplier, then mark the NCR CREDITED (or "
+                      "CLOSED if the claim is dropped)."),
 }
 
 
