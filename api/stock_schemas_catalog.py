@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from api.stock_common import number
-from api.stock_views import item_ref
 from core.timeutil import iso_z
 from models.catalog import Supplier
 from models.stock import LocationStock, Period
 from services.stock_items import ACTIVE, ItemRow
 from services.stock_ledger import money
 from services.stock_prices import PriceRow
+from services.stock_views import item_ref
 
 Price = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999"))]  # a period price (Numeric(16,4))
 

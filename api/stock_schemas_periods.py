@@ -5,13 +5,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.stock_views import location_ref, user_ref
 from core.timeutil import iso_z
 from models.identity import User
 from models.stock import Period, PobEntry
 from services.stock_period_locations import LocationReadiness, location_readiness, readiness_counts
 from services.stock_periods import prices_count
 from services.stock_pob import PobSheet, RecordedEntry
+from services.stock_views import location_ref, user_ref
 
 
 def period_out(period: Period) -> dict[str, Any]:

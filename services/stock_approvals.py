@@ -11,6 +11,7 @@ from core.timeutil import iso_z
 from models.approvals import ApprovalInstance, ApprovalTask
 from models.identity import User
 from models.stock import Period, Transfer
+from services.stock_views import user_ref
 
 ENTITY_TYPES = {"transfer": "TRANSFER", "period_close": "PERIOD_CLOSE"}
 STATUSES = {"pending": "PENDING", "in_review": "PENDING", "approved": "APPROVED", "rejected": "REJECTED",
@@ -51,5 +52,4 @@ def render(session: Session, instance: ApprovalInstance) -> dict[str, Any]:
 
 
 def _user(session: Session, user_id: int | None) -> dict[str, Any] | None:
-    user = session.get(User, user_id) if user_id else None
-    return {"id": str(user.uid), "username": user.username, "full_name": user.full_name} if user else None
+    return user_ref(session.get(User, user_id) if user_id else None)

@@ -21,6 +21,7 @@ from models.procurement import NonConformance
 from models.stock import Delivery, Location, NcrLine
 from services import notifications, stock_access, stock_ledger
 from services.identity import Principal
+from services.stock_views import item_ref, location_ref
 from workflows.stock_dto import NCR_NEXT, NcrStatus, NcrTransition, NcrView
 
 STOCK_KINDS = {"manual": "MANUAL", "price_variance": "PRICE_VARIANCE"}
@@ -159,10 +160,10 @@ def render(session: Session, ncr: NonConformance) -> dict[str, Any]:
     return {
         "id": str(ncr.uid), "ncr_no": ncr.ncr_number, "type": STOCK_KINDS.get(ncr.kind, ncr.kind.upper()),
         "status": ncr.status, "reason": ncr.description or ncr.title, "resolution": ncr.resolution,
-        "location": {"id": str(location.uid), "code": location.code, "name": location.name} if location else None,
+        "location": location_ref(location) if location else None,
         "delivery": {"id": str(delivery.uid), "delivery_no": delivery.delivery_no} if delivery else None,
         "supplier": {"id": str(supplier.uid), "code": supplier.code, "name": supplier.name} if supplier else None,
-        "item": {"id": str(item.uid), "code": item.code, "name": item.name} if item else None,
+        "item": item_ref(item) if item else None,
         "expected_price": _number(ncr.expected_price), "actual_price": _number(ncr.actual_price),
         "variance": _number(ncr.variance), "variance_percent": _number(ncr.variance_percent),
         "quantity": _number(ncr.quantity), "total_value": _number(ncr.total_value),
@@ -176,7 +177,7 @@ def render(session: Session, ncr: NonConformance) -> dict[str, Any]:
 def _lines(session: Session, ncr_id: int) -> list[dict[str, Any]]:
     rows = session.execute(select(NcrLine, Material).join(Material, Material.id == NcrLine.item_id)
                            .where(NcrLine.ncr_id == ncr_id).order_by(NcrLine.id)).all()
-    return [{"item": {"id": str(item.uid), "code": item.code, "name": item.name}, "quantity": float(line.quantity),
+    return [{"item": item_ref(item), "quantity": float(line.quantity),
              "value": float(line.value)} for line, item in rows]
 
 

@@ -22,6 +22,7 @@ from models.stock import Location, LocationStock, Transfer, TransferLine
 from services import approvals, stock_ledger
 from services.stock_ledger import Movement
 from services.stock_posting import period_for_posting
+from services.stock_views import item_ref, location_ref, user_ref
 from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, ApprovalRequest, DecisionEffect, StepPlan
 from workflows.production_dto import Actor
 from workflows.stock_dto import CreateTransfer, TransferStatus, TransferView
@@ -174,18 +175,17 @@ def render(session: Session, transfer: Transfer) -> dict[str, Any]:
 def _line_body(session: Session, line: TransferLine) -> dict[str, Any]:
     item = session.get(Material, line.item_id)
     assert item is not None
-    return {"id": str(line.uid), "item": {"id": str(item.uid), "code": item.code, "name": item.name},
+    return {"id": str(line.uid), "item": item_ref(item),
             "unit": item.unit_of_measure, "quantity": float(line.quantity), "wac": float(line.wac),
             "value": float(line.value)}
 
 
 def _location_ref(location: Location | None) -> dict[str, Any] | None:
-    return {"id": str(location.uid), "code": location.code, "name": location.name} if location else None
+    return location_ref(location) if location else None
 
 
 def _user_ref(session: Session, user_id: int | None) -> dict[str, Any] | None:
-    user = session.get(User, user_id) if user_id else None
-    return {"id": str(user.uid), "username": user.username, "full_name": user.full_name} if user else None
+    return user_ref(session.get(User, user_id) if user_id else None)
 
 
 def _lines(session: Session, transfer_id: int) -> list[TransferLine]:

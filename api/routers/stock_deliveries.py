@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, TemporalDep, in_transaction, require
 from api.stock_common import FlexDate, PageDep, StockBody, number, stock_router, with_total
 from api.stock_ncr_calls import start_ncr_lifecycles
-from api.stock_views import item_ref, location_ref, user_ref
 from core.permissions import Perm
 from core.timeutil import iso_z
 from models.catalog import Material, Supplier
@@ -23,6 +22,7 @@ from services import stock_deliveries, stock_delivery_queries
 from services.identity import Principal
 from services.stock_deliveries import DeliveryInput, DeliveryLineInput, DeliveryResult
 from services.stock_delivery_queries import DeliveryDetails, DeliveryFilters
+from services.stock_views import item_ref, location_ref, user_ref
 
 router = stock_router(tags=["stock: deliveries"])
 

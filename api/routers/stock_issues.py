@@ -10,7 +10,6 @@ from pydantic import Field, StringConstraints
 
 from api.deps import SessionDep, require
 from api.stock_common import FlexDate, PageDep, StockBody, number, stock_router, with_total
-from api.stock_views import item_ref, location_ref, user_ref
 from core.permissions import Perm
 from core.timeutil import iso_z
 from models.catalog import Material
@@ -18,6 +17,7 @@ from models.stock import Location, StockIssue, StockIssueLine
 from services import stock_issues
 from services.identity import Principal
 from services.stock_issues import IssueDetails, IssueFilters, IssueInput, IssueLineInput
+from services.stock_views import item_ref, location_ref, user_ref
 
 router = stock_router(tags=["stock: issues"])
 

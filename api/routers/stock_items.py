@@ -11,11 +11,11 @@ from api.deps import CurrentUser, SessionDep
 from api.stock_common import PageDep, StockBody, number, stock_router, with_total
 from api.stock_roles import StockAdmin
 from api.stock_schemas_catalog import Price, deleted, item_out, period_ref
-from api.stock_views import item_ref
 from core.timeutil import iso_z
 from services import stock_items
 from services.stock_access import accessible_location
 from services.stock_items import ItemFilters
+from services.stock_views import item_ref
 
 router = stock_router(tags=["stock: items"])
 
