@@ -12,6 +12,7 @@ from core.errors import AppError, not_found
 from core.permissions import Perm, has_permission
 from models.stock import Location, LocationUser
 from services.identity import Principal
+from services.stock_records import as_uuid
 
 
 def sees_all_locations(user: Principal) -> bool:
@@ -31,7 +32,7 @@ def location_filter(session: Session, user: Principal, column: InstrumentedAttri
 
 
 def location_by_uid(session: Session, location_uid: str | uuid.UUID) -> Location:
-    location = session.scalars(select(Location).where(Location.uid == _as_uuid(location_uid, "Location"))).first()
+    location = session.scalars(select(Location).where(Location.uid == as_uuid(location_uid, "Location"))).first()
     if location is None:
         raise not_found("Location", location_uid)
     return location
@@ -52,11 +53,3 @@ def ensure_location_access(session: Session, user: Principal, location_id: int) 
         raise AppError("LOCATION_ACCESS_DENIED", 403, "You do not have access to this location",
                        {"location": location.code if location else None})
 
-
-def _as_uuid(value: str | uuid.UUID, entity: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise not_found(entity, value) from None

@@ -1,6 +1,5 @@
 """The stock contract's view of approval instances (`/api/approvals/{id}`): transfers and period closes."""
 
-import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from core.timeutil import iso_z
 from models.approvals import ApprovalInstance, ApprovalTask
 from models.identity import User
 from models.stock import Period, Transfer
+from services.stock_records import as_uuid
 from services.stock_views import user_ref
 
 ENTITY_TYPES = {"transfer": "TRANSFER", "period_close": "PERIOD_CLOSE"}
@@ -19,10 +19,7 @@ STATUSES = {"pending": "PENDING", "in_review": "PENDING", "approved": "APPROVED"
 
 
 def instance_by_uid(session: Session, approval_uid: str) -> ApprovalInstance:
-    try:
-        key = uuid.UUID(approval_uid)
-    except ValueError:
-        raise not_found("Approval", approval_uid) from None
+    key = as_uuid(approval_uid, "Approval")
     instance = session.scalars(select(ApprovalInstance).where(ApprovalInstance.uid == key,
                                                               ApprovalInstance.reference_type.in_(ENTITY_TYPES))).first()
     if instance is None:

@@ -10,22 +10,18 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core import audit
-from core.errors import AppError, not_found
+from core.errors import AppError
 from models.catalog import Material, Supplier
 from models.identity import User
 from models.stock import Location
+from services.stock_records import as_uuid
 
 T = TypeVar("T")
 
 
 def parse_uid(value: str | uuid.UUID, entity: str) -> uuid.UUID:
     """A document's public id; anything that is not a UUID cannot name a row (404)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise not_found(entity, value) from None
+    return as_uuid(value, entity)
 
 
 def supplier_by_uid(session: Session, supplier_uid: str) -> Supplier:

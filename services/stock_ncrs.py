@@ -3,7 +3,6 @@ at a location, claimed from the supplier OPEN → SENT → CREDITED → CLOSED, 
 when the claim is dropped. The status is written only through the NCR's lifecycle (`ncr-{uid}`).
 Never commits."""
 
-import uuid
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -19,8 +18,9 @@ from models.catalog import Material, Supplier
 from models.identity import User
 from models.procurement import NonConformance
 from models.stock import Delivery, Location, NcrLine
-from services import notifications, stock_access, stock_ledger
+from services import notifications, stock_access, stock_ledger, stock_records
 from services.identity import Principal
+from services.stock_records import as_uuid
 from services.stock_views import item_ref, location_ref
 from workflows.stock_dto import NCR_NEXT, NcrStatus, NcrTransition, NcrView
 
@@ -104,11 +104,8 @@ def follow_up(session: Session, ncr_uid: str, round_number: int) -> None:
 
 
 def by_uid(session: Session, ncr_uid: str, lock: bool = False) -> NonConformance:
-    try:
-        key = uuid.UUID(ncr_uid)
-    except ValueError:
-        raise not_found("NCR", ncr_uid) from None
-    query = select(NonConformance).where(NonConformance.uid == key, NonConformance.kind.in_(STOCK_KINDS))
+    query = select(NonConformance).where(NonConformance.uid == as_uuid(ncr_uid, "NCR"),
+                                         NonConformance.kind.in_(STOCK_KINDS))
     ncr = session.scalars(query.with_for_update() if lock else query).first()
     if ncr is None:
         raise not_found("NCR", ncr_uid)
@@ -186,13 +183,7 @@ def _number(value: Decimal | None) -> float | None:
 
 
 def _delivery(session: Session, delivery_uid: str, location: Location) -> Delivery:
-    try:
-        key = uuid.UUID(delivery_uid)
-    except ValueError:
-        raise not_found("Delivery", delivery_uid) from None
-    delivery = session.scalars(select(Delivery).where(Delivery.uid == key)).first()
-    if delivery is None:
-        raise not_found("Delivery", delivery_uid)
+    delivery = stock_records.by_uid(session, Delivery, delivery_uid, "Delivery")
     if delivery.location_id != location.id:
         raise AppError("VALIDATION_ERROR", 400, "The delivery was received at another location",
                        [{"path": ["delivery_id"], "message": "Delivery is not at this location"}])
@@ -200,11 +191,7 @@ def _delivery(session: Session, delivery_uid: str, location: Location) -> Delive
 
 
 def _item(session: Session, item_uid: str, index: int) -> Material:
-    try:
-        key = uuid.UUID(item_uid)
-    except ValueError:
-        raise not_found("Item", item_uid) from None
-    item = session.scalars(select(Material).where(Material.uid == key)).first()
+    item = session.scalars(select(Material).where(Material.uid == as_uuid(item_uid, "Item"))).first()
     if item is None:
         raise AppError("NOT_FOUND", 404, f"Item {item_uid} not found", {"path": ["lines", index, "item_id"]})
     return item

@@ -4,7 +4,6 @@ snapshotted in chunks of whole locations, then the period is CLOSED; a rejection
 Roll-forward creates the next period, whose opening stock is this period's closing snapshot.
 Called from the period-close lifecycle's activities and the API; never commits."""
 
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,12 +12,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.errors import AppError, not_found
+from core.errors import AppError
 from core.settings import get_settings
 from core.timeutil import iso_z, utcnow
 from models.approvals import ApprovalInstance
 from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice
-from services import approvals
+from services import approvals, stock_records
 from workflows.procurement_dto import ApprovalOutcome, ApprovalRequest, StepPlan
 from workflows.stock_dto import PeriodCloseStatus, PeriodCloseView, RequestPeriodClose, SnapshotChunk, SnapshotProgress
 
@@ -32,15 +31,7 @@ def approval_step() -> StepPlan:
 
 
 def period_by_uid(session: Session, period_uid: str, lock: bool = False) -> Period:
-    try:
-        key = uuid.UUID(period_uid)
-    except ValueError:
-        raise not_found("Period", period_uid) from None
-    query = select(Period).where(Period.uid == key)
-    period = session.scalars(query.with_for_update() if lock else query).first()
-    if period is None:
-        raise not_found("Period", period_uid)
-    return period
+    return stock_records.by_uid(session, Period, period_uid, "Period", lock=lock)
 
 
 def request_close(session: Session, request: RequestPeriodClose) -> PeriodCloseView:

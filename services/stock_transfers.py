@@ -19,9 +19,10 @@ from models.approvals import ApprovalInstance
 from models.catalog import Material
 from models.identity import User
 from models.stock import Location, LocationStock, Transfer, TransferLine
-from services import approvals, stock_ledger
+from services import approvals, stock_ledger, stock_records
 from services.stock_ledger import Movement
 from services.stock_posting import period_for_posting
+from services.stock_records import as_uuid
 from services.stock_views import item_ref, location_ref, user_ref
 from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, ApprovalRequest, DecisionEffect, StepPlan
 from workflows.production_dto import Actor
@@ -202,7 +203,7 @@ def _approval_request(session: Session, transfer: Transfer) -> ApprovalRequest |
 
 
 def _by_uid(session: Session, uid: str, lock: bool = False, missing_ok: bool = False) -> Any:
-    query = select(Transfer).where(Transfer.uid == uuid.UUID(uid))
+    query = select(Transfer).where(Transfer.uid == as_uuid(uid, "Transfer"))
     transfer = session.scalars(query.with_for_update() if lock else query).first()
     if transfer is None and not missing_ok:
         raise not_found("Transfer", uid)
@@ -210,21 +211,12 @@ def _by_uid(session: Session, uid: str, lock: bool = False, missing_ok: bool = F
 
 
 def _location(session: Session, uid: str) -> Location:
-    location = session.scalars(select(Location).where(Location.uid == _uuid(uid, "Location"))).first()
-    if location is None:
-        raise not_found("Location", uid)
-    return location
+    return stock_records.by_uid(session, Location, uid, "Location")
 
 
 def _item(session: Session, uid: str, index: int) -> Material:
-    item = session.scalars(select(Material).where(Material.uid == _uuid(uid, "Item"))).first()
+    item = session.scalars(select(Material).where(Material.uid == as_uuid(uid, "Item"))).first()
     if item is None:
         raise AppError("NOT_FOUND", 404, f"Item {uid} not found", {"path": ["lines", index, "item_id"]})
     return item
 
-
-def _uuid(value: str, entity: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise not_found(entity, value) from None
