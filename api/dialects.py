@@ -31,6 +31,10 @@ RENAMED_CODES: dict[Dialect, dict[str, str]] = {
                     "ALREADY_DECIDED": "INVALID_STATUS", "SELF_APPROVAL": "INSUFFICIENT_PERMISSIONS"},
 }
 RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400, "VALIDATION_ERROR": 400}}
+# The stock contract's H3 errors carry their own `statusMessage` ("Insufficient Stock" in its example) for the
+# business 400s of its Error Codes table; every other error says its HTTP phrase ("Bad Request" for validation).
+STOCK_STATUS_MESSAGES = {"INSUFFICIENT_STOCK": "Insufficient Stock", "PERIOD_CLOSED": "Period Closed",
+                         "NO_OPEN_PERIOD": "No Open Period", "INVALID_STATUS": "Invalid Status"}
 BATTERY_PACK_PATHS = ("/api/v1/skus", "/api/v1/batches", "/api/v1/modules", "/api/v1/packs")
 
 
@@ -75,7 +79,8 @@ def error_body(dialect: Dialect, code: str, status: int, message: str, details: 
     if dialect is Dialect.ERP:
         return status, {"error": message, "code": code, "reason": details}
     if dialect is Dialect.STOCK:
-        status_message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        status_message = STOCK_STATUS_MESSAGES.get(code) or (
+            HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
         return status, {"statusCode": status, "statusMessage": status_message,
                         "data": {"code": code, "message": message, "details": details}}
     body: dict[str, Any] = {"detail": message, "code": code}
