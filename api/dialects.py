@@ -28,7 +28,10 @@ class Dialect(StrEnum):
 # Codes a dialect spells differently, and statuses it re-states.
 RENAMED_CODES: dict[Dialect, dict[str, str]] = {
     Dialect.STOCK: {"ACCESS_DENIED": "INSUFFICIENT_PERMISSIONS", "WORKFLOW_VIOLATION": "INVALID_STATUS",
-                    "ALREADY_DECIDED": "INVALID_STATUS", "SELF_APPROVAL": "INSUFFICIENT_PERMISSIONS"},
+                    "ALREADY_DECIDED": "INVALID_STATUS", "SELF_APPROVAL": "INSUFFICIENT_PERMISSIONS",
+                    # Every 401 is the table's NOT_AUTHENTICATED; the message keeps the reason.
+                    "TOKEN_REVOKED": "NOT_AUTHENTICATED", "AUTH_EXPIRED": "NOT_AUTHENTICATED",
+                    "USER_INACTIVE": "NOT_AUTHENTICATED", "INVALID_CREDENTIALS": "NOT_AUTHENTICATED"},
 }
 RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400, "VALIDATION_ERROR": 400}}
 # The stock contract's H3 errors carry their own `statusMessage` ("Insufficient Stock" in its example) for the
@@ -109,10 +112,15 @@ def _zod_message(error: dict[str, Any]) -> str:
         return str(error["msg"])
 
 
+def _zod_path(loc: tuple[Any, ...]) -> list[Any]:
+    """Zod's path starts inside what it validated: no `body`, `query` or `path` in front."""
+    return list(loc[1:]) if loc and loc[0] in ("body", "query", "path") else list(loc)
+
+
 def _validation_details(dialect: Dialect, exc: RequestValidationError) -> Any:
     errors = exc.errors()
     if dialect is Dialect.STOCK:
-        return [{"path": [p for p in e["loc"] if p != "body"], "message": _zod_message(e)} for e in errors]
+        return [{"path": _zod_path(tuple(e["loc"])), "message": _zod_message(e)} for e in errors]
     return [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in errors]
 
 

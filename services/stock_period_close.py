@@ -17,7 +17,7 @@ from core.settings import get_settings
 from core.timeutil import iso_z, utcnow
 from models.approvals import ApprovalInstance
 from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice
-from services import approvals, stock_records
+from services import approvals, stock_period_locations, stock_periods, stock_records
 from workflows.procurement_dto import ApprovalOutcome, ApprovalRequest, StepPlan
 from workflows.stock_dto import PeriodCloseStatus, PeriodCloseView, RequestPeriodClose, SnapshotChunk, SnapshotProgress
 
@@ -196,21 +196,46 @@ def roll_forward(session: Session, period_uid: str, actor_id: int, copy_prices: 
     if session.scalar(select(Period.id).where(Period.previous_period_id == period.id)) is not None:
         raise AppError("DUPLICATE_ENTRY", 409, f"Period {period.name} was already rolled forward")
     start, end = next_dates(period.start_date, period.end_date)
-    successor = Period(name=_free_name(session, f"{start:%b %Y}"), start_date=start, end_date=end, status="OPEN",
-                       opened_at=utcnow(), previous_period_id=period.id, created_by_id=actor_id)
-    session.add(successor)
+    successor = _drafted_successor(session, start, end)
+    if successor is None:
+        successor = Period(name=_free_name(session, f"{start:%b %Y}"), start_date=start, end_date=end, status="OPEN",
+                           created_by_id=actor_id)
+        session.add(successor)
+    successor.status, successor.opened_at, successor.previous_period_id = "OPEN", utcnow(), period.id
     session.flush()
-    for location_id in session.scalars(select(Location.id).where(Location.is_active.is_(True))):
-        session.add(PeriodLocation(period_id=successor.id, location_id=location_id))
+    stock_period_locations.add_active_locations(session, successor.id)
     if copy_prices:
-        for price in session.scalars(select(PeriodPrice).where(PeriodPrice.period_id == period.id)):
-            session.add(PeriodPrice(period_id=successor.id, item_id=price.item_id, price=price.price))
+        _copy_missing_prices(session, period.id, successor.id)
     audit.record(session, actor_id=actor_id, entity_type="period", entity_id=successor.id,
                  action_type="PERIOD_ROLLED_FORWARD", payload_diff=audit.created(
                      {"name": successor.name, "previous_period_id": period.id, "copy_prices": copy_prices}))
     session.flush()
     return {"period": render(session, successor), "previous_period": render(session, period),
             "opening_stock": opening_totals(session, period.id)}
+
+
+def _drafted_successor(session: Session, start: date, end: date) -> Period | None:
+    """A DRAFT period prepared on exactly the next dates is the one rolled into; any other period on those dates
+    is a 409, for periods never overlap (under the lock every period date change takes)."""
+    session.execute(select(func.pg_advisory_xact_lock(stock_periods.PERIOD_DATES_LOCK)))
+    other = session.scalars(select(Period).where(Period.start_date <= end, Period.end_date >= start)
+                            .order_by(Period.start_date).limit(1).with_for_update()).first()
+    if other is None:
+        return None
+    if other.status == "DRAFT" and (other.start_date, other.end_date) == (start, end):
+        return other
+    raise AppError("DUPLICATE_ENTRY", 409, f"The next period ({start.isoformat()} to {end.isoformat()}) would "
+                   f"overlap period {other.name} ({other.status})",
+                   {"period": other.name, "status": other.status, "start_date": other.start_date.isoformat(),
+                    "end_date": other.end_date.isoformat()})
+
+
+def _copy_missing_prices(session: Session, from_period_id: int, to_period_id: int) -> None:
+    """The closed period's prices, except for items the next period already prices."""
+    priced = select(PeriodPrice.item_id).where(PeriodPrice.period_id == to_period_id)
+    for price in session.scalars(select(PeriodPrice).where(PeriodPrice.period_id == from_period_id,
+                                                           PeriodPrice.item_id.not_in(priced))):
+        session.add(PeriodPrice(period_id=to_period_id, item_id=price.item_id, price=price.price))
 
 
 def next_dates(start: date, end: date) -> tuple[date, date]:

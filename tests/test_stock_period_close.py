@@ -2,6 +2,8 @@
 approval, a chunked, resumable snapshot of the closing stock, and roll-forward."""
 
 import asyncio
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -9,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
-from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation
+from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice
 from services import stock_period_close
-from tests.stock_helpers import PeriodRef, Ref, seed_item, seed_location, seed_period, seed_stock
+from tests.stock_helpers import PeriodRef, Ref, fresh_month, seed_item, seed_location, seed_period, seed_stock
 from workflows.stock_dto import SnapshotChunk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -51,6 +53,18 @@ async def stocked(session_factory) -> tuple[Ref, Ref, PeriodRef]:
     seed_stock(session_factory, kitchen, item, "100", "25.50", period.start)
     seed_stock(session_factory, kitchen, item, "50", "28.50", period.date(10))  # wac (2550 + 1425)/150 = 26.50
     return kitchen, item, period
+
+
+def close_directly(factory: Any, period: PeriodRef) -> None:
+    """Closed, with its snapshot, as the close leaves it."""
+    with session_scope(factory) as session:
+        row = session.get(Period, period.id)
+        assert row is not None
+        row.status = "PENDING_CLOSE"
+        session.flush()
+        stock_period_close.snapshot_chunk(session, SnapshotChunk(period_uid=period.uid, after_location_id=0,
+                                                                 limit=100_000))
+        row.status = "CLOSED"
 
 
 async def close(api, period: PeriodRef, user) -> Any:
@@ -135,14 +149,8 @@ async def test_roll_forward_opens_the_next_month_once(api, admin, stocked, sessi
     kitchen, item, period = stocked
     early = await api.post(f"/api/periods/{period.uid}/roll-forward", headers=admin.headers)
     assert early.status_code == 400 and early.json()["data"]["code"] == "INVALID_STATUS"
-    with session_scope(session_factory) as session:  # closed, with its snapshot (as the close leaves it)
-        row = session.get(Period, period.id)
-        assert row is not None
-        row.status = "PENDING_CLOSE"
-        session.flush()
-        stock_period_close.snapshot_chunk(session, SnapshotChunk(period_uid=period.uid, after_location_id=0,
-                                                                 limit=100_000))
-        row.status = "CLOSED"
+    fresh_month()  # the month the roll-forward creates: no other test takes it
+    close_directly(session_factory, period)
 
     response = await api.post(f"/api/periods/{period.uid}/roll-forward", json={"copyPrices": True},
                               headers=admin.headers)
@@ -155,6 +163,48 @@ async def test_roll_forward_opens_the_next_month_once(api, admin, stocked, sessi
     assert response.json()["opening_stock"]["total_value"] > 0
     twice = await api.post(f"/api/periods/{period.uid}/roll-forward", headers=admin.headers)
     assert twice.status_code == 409 and twice.json()["data"]["code"] == "DUPLICATE_ENTRY"
+
+
+async def test_roll_forward_opens_the_next_month_prepared_as_a_draft(api, admin, stocked, session_factory):
+    kitchen, item, period = stocked
+    repriced = seed_item(session_factory)
+    start, end = fresh_month()
+    assert start == period.end + timedelta(days=1)
+    draft = await api.post("/api/periods", json={"name": f"Prepared {uuid.uuid4().hex[:6]}",
+                                                 "start_date": start.isoformat(), "end_date": end.isoformat()},
+                           headers=admin.headers)
+    assert draft.status_code == 200, draft.text
+    with session_scope(session_factory) as session:
+        draft_id = session.scalars(select(Period.id).where(Period.start_date == start)).one()
+        session.add_all([PeriodPrice(period_id=period.id, item_id=item.id, price=Decimal("26.00")),
+                         PeriodPrice(period_id=period.id, item_id=repriced.id, price=Decimal("10.00")),
+                         PeriodPrice(period_id=draft_id, item_id=repriced.id, price=Decimal("12.00"))])
+    close_directly(session_factory, period)
+
+    response = await api.post(f"/api/periods/{period.uid}/roll-forward", json={"copyPrices": True},
+                              headers=admin.headers)
+
+    assert response.status_code == 200, response.text
+    successor = response.json()["period"]
+    assert (successor["id"], successor["status"]) == (draft.json()["id"], "OPEN")
+    prices = await api.get(f"/api/periods/{successor['id']}/prices", headers=admin.headers)
+    assert {p["item_id"]: p["price"] for p in prices.json()} == {item.uid: 26.0, repriced.uid: 12.0}, \
+        "the closed period's prices fill in, the prepared ones stay"
+
+
+async def test_roll_forward_into_a_month_another_period_holds_is_a_conflict(api, admin, stocked, session_factory):
+    _, _, period = stocked
+    taken = seed_period(session_factory)  # the next month, already OPEN
+    assert taken.start == period.end + timedelta(days=1)
+    close_directly(session_factory, period)
+
+    response = await api.post(f"/api/periods/{period.uid}/roll-forward", headers=admin.headers)
+
+    assert response.status_code == 409 and response.json()["data"]["code"] == "DUPLICATE_ENTRY", response.text
+    assert response.json()["data"]["details"]["status"] == "OPEN"
+    with session_scope(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(Period).where(
+            Period.previous_period_id == period.id)) == 0
 
 
 async def test_a_repeated_snapshot_chunk_inserts_nothing_twice(session_factory):

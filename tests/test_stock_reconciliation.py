@@ -88,5 +88,23 @@ async def test_reconciliation_rules(api, make_user, session_factory):
                               headers=(await make_user("ADMIN")).headers)
 
     assert by_operator.status_code == 403 and by_operator.json()["data"]["code"] == "INSUFFICIENT_PERMISSIONS"
-    assert no_period.status_code == 400 and no_period.json()["data"]["details"][0]["path"] == ["query", "periodId"]
+    assert no_period.status_code == 400 and no_period.json()["data"]["details"][0]["path"] == ["periodId"]
     assert negative.status_code == 400 and negative.json()["data"]["details"][0]["path"] == ["credits"]
+
+
+async def test_a_save_changes_only_the_figures_it_sends(api, make_user, session_factory):
+    location, period = contract_month(session_factory)
+    supervisor = await make_user("SUPERVISOR")
+    where = {"periodId": period.uid, "locationId": location.uid}
+    first = await api.post("/api/reconciliations", headers=supervisor.headers, json={
+        **where, "back_charges": 1000.0, "credits": 500.0, "condemnations": 200.0})
+    assert first.status_code == 200, first.text
+
+    confirmed = await api.post("/api/reconciliations", headers=supervisor.headers,
+                               json={**where, "is_confirmed": True})
+
+    assert confirmed.status_code == 200, confirmed.text
+    row = confirmed.json()["reconciliation"]
+    assert (row["back_charges"], row["credits"], row["condemnations"], row["is_confirmed"]) == (
+        1000.0, 500.0, 200.0, True)
+    assert confirmed.json()["calculations"]["consumption"] == 34500.0

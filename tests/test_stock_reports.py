@@ -187,7 +187,7 @@ async def test_reconciliation_report_reuses_the_reconciliation(api, make_user, s
 async def test_missing_parameters_are_validation_errors(api, admin, path, params, missing):
     response = await api.get(f"/api/reports/{path}", params=params, headers=admin.headers)
     data = error_of(response, 400, "VALIDATION_ERROR")
-    assert [d["path"] for d in data["details"]] == [["query", missing]]
+    assert [d["path"] for d in data["details"]] == [[missing]]
 
 
 async def test_unknown_ids_are_not_found(api, admin, session_factory):

@@ -46,7 +46,9 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[st
 def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> Any:
     period = stock_period_close.period_by_uid(session, body.period_id)
     location = stock_access.accessible_location(session, user, body.location_id)
-    values = body.model_dump(include={"back_charges", "credits", "condemnations", "adjustments", "is_confirmed"})
+    # Only what the body sends changes: a save of `is_confirmed` alone keeps the stored amounts.
+    values = body.model_dump(include={"back_charges", "credits", "condemnations", "adjustments", "is_confirmed"},
+                             exclude_unset=True)
     stock_reconciliation.save(session, user.id, period, location, values)
     row = stock_reconciliation.reconcile(session, period, location)
     return {"success": True, "message": "Reconciliation adjustments saved successfully", "reconciliation": row,
