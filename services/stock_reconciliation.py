@@ -95,20 +95,20 @@ def reconcile(session: Session, period: Period, location: Location) -> dict[str,
               "credits": credits, "ncr_credits": from_ncrs, "condemnations": manual["condemnations"],
               "adjustments": manual["adjustments"], "consumption": consumption}
     return {"location": {"id": str(location.uid), "code": location.code, "name": location.name},
-            **{k: float(money(v)) for k, v in values.items()},
-            "total_adjustments": float(money(manual["back_charges"] + manual["condemnations"] - credits
-                                             - manual["adjustments"])),
-            "total_mandays": days, "manday_cost": float(money(consumption / days)) if days else None,
+            **{k: money(v) for k, v in values.items()},
+            "total_adjustments": money(manual["back_charges"] + manual["condemnations"] - credits
+                                       - manual["adjustments"]),
+            "total_mandays": days, "manday_cost": money(consumption / days) if days else None,
             "is_confirmed": bool(saved and saved.is_confirmed)}
 
 
 def grand_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     keys = ("opening_stock", "receipts", "transfers_in", "transfers_out", "issues", "closing_stock", "back_charges",
             "credits", "ncr_credits", "condemnations", "adjustments", "consumption", "total_adjustments")
-    totals: dict[str, Any] = {k: float(money(sum((Decimal(str(r[k])) for r in rows), ZERO))) for k in keys}
+    totals: dict[str, Any] = {k: money(sum((r[k] for r in rows), ZERO)) for k in keys}
     days = sum(r["total_mandays"] for r in rows)
     totals["total_mandays"] = days
-    totals["manday_cost"] = float(money(Decimal(str(totals["consumption"])) / days)) if days else None
+    totals["manday_cost"] = money(totals["consumption"] / days) if days else None
     return totals
 
 

@@ -173,7 +173,7 @@ async def test_reconciliation_report_reuses_the_reconciliation(api, make_user, s
                              headers=operator.headers | CSV)
     rows = parse_csv(response)
     assert rows[0][:4] == ["location_code", "location_name", "opening_stock", "receipts"]
-    assert rows[1][:4] == [location.code, "Kitchen", "125000.0", "45000.0"] and len(rows) == 2
+    assert rows[1][:4] == [location.code, "Kitchen", "125000.00", "45000.00"] and len(rows) == 2
 
 
 # --- errors and access ----------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Stock contract (multi-location-stock.md) §13, reconciliations (figures: services/stock_reconciliation.py)."""
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 from pydantic import Field
@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.deps import CurrentUser, SessionDep, require
 from api.stock_common import StockBody, stock_router
+from api.stock_csv import StockJSON
 from core.permissions import Perm
 from models.stock import Location
 from services import stock_access, stock_period_close, stock_reconciliation
@@ -27,9 +28,9 @@ class ReconciliationBody(StockBody):
     is_confirmed: bool = False
 
 
-@router.get("/reconciliations/consolidated", dependencies=[require(Perm.STOCK_VIEW)])
+@router.get("/reconciliations/consolidated", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON)
 def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[str, Query(alias="periodId")],
-                 location_id: Annotated[str | None, Query(alias="locationId")] = None) -> Any:
+                 location_id: Annotated[str | None, Query(alias="locationId")] = None) -> StockJSON:
     period = stock_period_close.period_by_uid(session, period_id)
     if location_id:
         locations = [stock_access.accessible_location(session, user, location_id)]
@@ -38,12 +39,12 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[st
             Location.is_active.is_(True), stock_access.location_filter(session, user, Location.id))
             .order_by(Location.code)))
     rows = [stock_reconciliation.reconcile(session, period, location) for location in locations]
-    return {"period": {"id": str(period.uid), "name": period.name}, "reconciliations": rows,
-            "grand_totals": stock_reconciliation.grand_totals(rows)}
+    return StockJSON({"period": {"id": str(period.uid), "name": period.name}, "reconciliations": rows,
+                      "grand_totals": stock_reconciliation.grand_totals(rows)})
 
 
-@router.post("/reconciliations", dependencies=[require(Perm.STOCK_RECONCILE)])
-def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> Any:
+@router.post("/reconciliations", dependencies=[require(Perm.STOCK_RECONCILE)], response_class=StockJSON)
+def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> StockJSON:
     period = stock_period_close.period_by_uid(session, body.period_id)
     location = stock_access.accessible_location(session, user, body.location_id)
     # Only what the body sends changes: a save of `is_confirmed` alone keeps the stored amounts.
@@ -51,5 +52,6 @@ def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> An
                              exclude_unset=True)
     stock_reconciliation.save(session, user.id, period, location, values)
     row = stock_reconciliation.reconcile(session, period, location)
-    return {"success": True, "message": "Reconciliation adjustments saved successfully", "reconciliation": row,
-            "calculations": {"consumption": row["consumption"], "total_adjustments": row["total_adjustments"]}}
+    calculations = {"consumption": row["consumption"], "total_adjustments": row["total_adjustments"]}
+    return StockJSON({"success": True, "message": "Reconciliation adjustments saved successfully",
+                      "reconciliation": row, "calculations": calculations})
