@@ -20,13 +20,14 @@ from core import audit
 from core.errors import AppError, not_found
 from core.numbering import yearly_number
 from core.timeutil import utcnow
-from models.catalog import Material
+from models.catalog import Material, Supplier
 from models.procurement import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, Period
 from services import stock_documents, stock_ledger, stock_variance
 from services.identity import Principal
 from services.stock_access import accessible_location, ensure_location_access
 from services.stock_posting import period_for_posting
+from services.stock_records import ensure_postable
 
 INVOICE_INDEX = "uq_deliveries_supplier_invoice"
 
@@ -61,6 +62,7 @@ def create_delivery(session: Session, user: Principal, location_uid: str, data: 
     location = accessible_location(session, user, location_uid)
     supplier = stock_documents.supplier_by_uid(session, data.supplier_uid)
     items = stock_documents.items_by_uid(session, [line.item_uid for line in data.lines])
+    ensure_postable(location, items, supplier)
     invoice_no = _clean(data.invoice_no)
     period = _posting_period(session, invoice_no, data.delivery_date) if post else None
     _ensure_invoice_free(session, supplier.id, invoice_no)
@@ -88,6 +90,8 @@ def update_delivery(session: Session, user: Principal, delivery_uid: str, change
     _flush_invoice(session, delivery.invoice_no)
     period = _posting_period(session, delivery.invoice_no, delivery.delivery_date) if post else None
     lines = _replace_lines(session, delivery, changes["lines"]) if "lines" in changes else lines_of(session, delivery)
+    items = stock_documents.by_id(session, Material, [line.item_id for line in lines])
+    ensure_postable(location, [items[line.item_id] for line in lines], session.get(Supplier, delivery.supplier_id))
     delivery.version += 1
     stock_documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
                            entity_id=delivery.id, action="DELIVERY_UPDATED",

@@ -19,6 +19,7 @@ from services import stock_documents, stock_ledger
 from services.identity import Principal
 from services.stock_access import accessible_location, ensure_location_access
 from services.stock_posting import period_for_posting
+from services.stock_records import ensure_postable
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class IssueFilters:
 def create_issue(session: Session, user: Principal, location_uid: str, data: IssueInput) -> IssueDetails:
     location = accessible_location(session, user, location_uid)
     items = stock_documents.items_by_uid(session, [line.item_uid for line in data.lines])
+    ensure_postable(location, items)
     period = period_for_posting(session, data.issue_date)
     issue = StockIssue(issue_no=yearly_number(session, "ISS"), location_id=location.id, period_id=period.id,
                        issue_date=data.issue_date, cost_centre=data.cost_centre, notes=data.notes,

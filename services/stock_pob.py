@@ -17,7 +17,7 @@ from services import catalog
 from services.identity import Principal
 from services.stock_access import accessible_location, ensure_location_access
 from services.stock_periods import current_period
-from services.stock_records import by_uid, duplicate_entry, invalid_field
+from services.stock_records import by_uid, duplicate_entry, ensure_postable, invalid_field
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def _duplicate(entry_date: date) -> AppError:
 
 def create_entry(session: Session, user: Principal, location_uid: str, values: dict[str, Any]) -> RecordedEntry:
     location = accessible_location(session, user, location_uid)
+    ensure_postable(location)
     period = _open(by_uid(session, Period, values["period_uid"], "Period", share=True))
     entry_date: date = values["date"]
     if not period.start_date <= entry_date <= period.end_date:

@@ -4,14 +4,18 @@ business rule (400 VALIDATION_ERROR, details `[{"path", "message"}]`) and for a 
 DUPLICATE_ENTRY). Never commits."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import AppError, not_found
+from models.catalog import Material, Supplier
+from models.stock import Location
 
 T = TypeVar("T")
+ACTIVE = "active"  # the status of an active item (a material) and of an active supplier
 
 
 def as_uuid(value: str | uuid.UUID, label: str) -> uuid.UUID:
@@ -46,3 +50,17 @@ def duplicate_entry(label: str, field: str, value: object) -> AppError:
 
 def in_use(code: str, label: str, name: str, used_by: list[str]) -> AppError:
     return AppError(code, 409, f"{label} {name} is in use and cannot be deleted", {"used_by": used_by})
+
+
+def ensure_postable(location: Location, items: Sequence[Material] = (), supplier: Supplier | None = None) -> None:
+    """A new document names only active records: a deactivated location takes no postings (400 INVALID_STATUS),
+    and an inactive item or supplier is refused as the field that names it (400 VALIDATION_ERROR)."""
+    if not location.is_active:
+        raise AppError("INVALID_STATUS", 400, f"Location {location.code} is inactive; nothing can be posted there",
+                       {"location": location.code, "status": "INACTIVE"})
+    problems = [{"path": ["lines", index, "item_id"], "message": f"Item {item.code} is inactive"}
+                for index, item in enumerate(items) if item.status != ACTIVE]
+    if supplier is not None and supplier.status != ACTIVE:
+        problems.insert(0, {"path": ["supplier_id"], "message": f"Supplier {supplier.code} is inactive"})
+    if problems:
+        raise AppError("VALIDATION_ERROR", 400, "Invalid request data", problems)

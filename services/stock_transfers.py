@@ -19,7 +19,7 @@ from models.approvals import ApprovalInstance
 from models.catalog import Material
 from models.identity import User
 from models.stock import Location, LocationStock, Transfer, TransferLine
-from services import approvals, stock_ledger, stock_records
+from services import approvals, stock_documents, stock_ledger, stock_records
 from services.stock_ledger import Movement
 from services.stock_posting import period_for_posting
 from services.stock_records import as_uuid
@@ -45,13 +45,16 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
     if source.id == destination.id:
         raise AppError("VALIDATION_ERROR", 400, "Source and destination must differ",
                        [{"path": ["to_location_id"], "message": "Source and destination must differ"}])
+    items = stock_documents.items_by_uid(session, [line.item_uid for line in request.lines])
+    stock_records.ensure_postable(source, items)
+    stock_records.ensure_postable(destination)
     period = period_for_posting(session, request.request_date)
     transfer = Transfer(uid=uuid.UUID(request.transfer_uid), transfer_no=yearly_number(session, "TRF"),
                         from_location_id=source.id, to_location_id=destination.id, period_id=period.id,
                         request_date=request.request_date, notes=request.notes, requested_by_id=request.actor.id)
     session.add(transfer)
     session.flush()
-    transfer.total_value = _add_lines(session, transfer, source, request)
+    transfer.total_value = _add_lines(session, transfer, source, request, items)
     instance = approvals.create_instance(
         session, template_id=None, reference_type=REFERENCE_TYPE, reference_id=transfer.id,
         reference_number=transfer.transfer_no, amount=transfer.total_value, currency="SAR",
@@ -66,11 +69,11 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
     return view(session, transfer, _approval_request(session, transfer))
 
 
-def _add_lines(session: Session, transfer: Transfer, source: Location, request: CreateTransfer) -> Decimal:
+def _add_lines(session: Session, transfer: Transfer, source: Location, request: CreateTransfer,
+               items: list[Material]) -> Decimal:
     """The lines, valued at the source's current WAC; a line above the source's stock is refused now."""
     total = Decimal(0)
-    for number, line in enumerate(request.lines, start=1):
-        item = _item(session, line.item_uid, number - 1)
+    for number, (line, item) in enumerate(zip(request.lines, items, strict=True), start=1):
         stock = session.scalars(select(LocationStock).where(LocationStock.location_id == source.id,
                                                             LocationStock.item_id == item.id)).first()
         on_hand, wac = (stock.on_hand, stock.wac) if stock else (Decimal(0), Decimal(0))
@@ -214,9 +217,4 @@ def _location(session: Session, uid: str) -> Location:
     return stock_records.by_uid(session, Location, uid, "Location")
 
 
-def _item(session: Session, uid: str, index: int) -> Material:
-    item = session.scalars(select(Material).where(Material.uid == as_uuid(uid, "Item"))).first()
-    if item is None:
-        raise AppError("NOT_FOUND", 404, f"Item {uid} not found", {"path": ["lines", index, "item_id"]})
-    return item
 
