@@ -178,7 +178,7 @@ async def test_delete_deactivates_unless_the_location_holds_stock(api: httpx.Asy
     assert still_readable.json()["is_active"] is False
     assert (await api.delete(f"/api/locations/{empty.uid}", headers=admin.headers)).status_code == 200
     refused = await api.delete(f"/api/locations/{stocked.uid}", headers=admin.headers)
-    assert assert_stock_error(refused, 409, "LOCATION_IN_USE")["data"]["details"]["items_in_stock"] == 1
+    assert assert_stock_error(refused, 400, "INVALID_STATUS")["data"]["details"]["items_in_stock"] == 1
     assert [(a, p["is_active"]) for a, p in location_audit(session_factory, empty.id)] == [
         ("LOCATION_DEACTIVATED", {"old": True, "new": False})]
 

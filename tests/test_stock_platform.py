@@ -109,7 +109,7 @@ async def test_delete_user_deactivates_and_ends_their_sessions(api: httpx.AsyncC
     assert (await api.get("/api/auth/session", headers=operator.headers)).json() is None
     assert_stock_error(await api.get("/api/locations", headers=operator.headers), 401, "NOT_AUTHENTICATED")
     itself = await api.delete(f"/api/users/{await uid_of(api, admin)}", headers=admin.headers)
-    assert_stock_error(itself, 400, "CANNOT_DELETE_SELF")
+    assert_stock_error(itself, 400, "INVALID_STATUS")
 
 
 # --- health and metrics ------------------------------------------------------------------------------
