@@ -4,10 +4,13 @@ Start the system with `make run` in another terminal first. The demo logs in as 
 makes one user per console role, drafts and activates an SKU, builds a first batch, tests its packs at
 end-of-line (one PASS, one FAIL, one QUARANTINE then PASS) and completes it, so its workflows complete;
 then it leaves a second batch in progress with a pack waiting for QA, so its workflows keep running.
-It ends with where to look: the API and the Temporal UI.
+Then procurement (scripts/procurement_demo.py) and multi-location stock (scripts/stock_demo.py: locations,
+deliveries with a price-variance NCR, issues, transfers, POB, a period closed and rolled forward, all under
+`/api`). It ends with where to look: the API and the Temporal UI.
 
 Environment: API_URL (default http://127.0.0.1:$API_PORT), ADMIN_PASSWORD, TEMPORAL_UI_PORT.
-Running it again is safe: the demo users are reused and every run makes a new SKU, batches and serials.
+Running it again is safe: the demo users are reused and every run makes a new SKU, batches and serials
+(and new stock locations, items and a period of its own).
 """
 
 import asyncio
@@ -72,6 +75,7 @@ class DemoResult:
     waiting_pack_id: int
     logins: list[DemoLogin] = field(default_factory=list)
     procurement: Any = None
+    stock: Any = None
 
     @property
     def completed_workflow_ids(self) -> list[str]:
@@ -341,6 +345,13 @@ def tell_where_to_look(story: Story, result: DemoResult, api_url: str, temporal_
     story.line(f"Temporal UI: {temporal_ui_url}/namespaces/default/workflows")
     story.line(f"  completed: {', '.join(result.completed_workflow_ids)}")
     story.line(f"  running:   {', '.join(result.running_workflow_ids)} (batch IN_PROGRESS, pack waiting for QA)")
+    if result.stock is not None:
+        story.line(f"  stock, completed: {', '.join(result.stock.completed_workflow_ids)}")
+        story.line(f"  stock, running:   {', '.join(result.stock.running_workflow_ids)} (NCR SENT, waiting for the "
+                   f"supplier's credit)")
+        story.line()
+        for line in result.stock.where_to_look(api_url):
+            story.line(line)
     story.line()
     story.line("Demo logins (username / password):")
     shown = admin_password if admin_password == DEV_ADMIN_PASSWORD else "the ADMIN_PASSWORD of `make run`"
@@ -366,6 +377,12 @@ async def run_procurement(client: httpx.AsyncClient, admin: Operator, tag: str, 
     return await procurement_scenario(client, admin, tag, story)
 
 
+async def run_stock(client: httpx.AsyncClient, admin: Operator, tag: str, story: Story) -> Any:
+    from scripts.stock_demo import run_stock as stock_scenario  # it builds on this module
+
+    return await stock_scenario(client, admin, tag, story)
+
+
 async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, *,
                    admin_username: str = ADMIN_USERNAME, temporal_ui_url: str | None = None) -> DemoResult:
     api_url = str(client.base_url).rstrip("/")
@@ -383,11 +400,13 @@ async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, 
     second, waiting = await start_second_batch(crew, sku["id"], tag, story)
     await show_viewer_reads(crew.viewer, first.batch, second, story)
     procurement = await run_procurement(client, admin, tag, story)
+    stock = await run_stock(client, admin, tag, story)
     result = DemoResult(run_tag=tag, sku_id=sku["id"], sku_code=sku["sku_code"],
                         completed_batch_id=first.batch["id"], running_batch_id=second["id"],
                         passed_pack_id=first.passed["id"], failed_pack_id=first.failed["id"],
                         quarantined_then_passed_pack_id=first.retested["id"], waiting_pack_id=waiting["id"],
-                        logins=crew.logins + procurement.logins, procurement=procurement)
+                        logins=crew.logins + procurement.logins + stock.logins, procurement=procurement,
+                        stock=stock)
     tell_where_to_look(story, result, api_url, temporal_ui_url or default_temporal_ui_url(), admin_username,
                        admin_password)
     out.flush()

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from scripts.demo import DEMO_USERS, DemoError, DemoResult, run_demo
 from tests.conftest import MakeUser
 from tests.conftest import TestUser as Admin
+from tests.test_stock_demo import assert_stock_state, assert_story_names_the_workflows
 
 V1 = "/api/v1"
 
@@ -81,7 +82,9 @@ async def test_demo_runs_twice_and_leaves_completed_and_running_work(
     assert [(u.username, u.role) for u in first.logins[:len(DEMO_USERS)]] == [(u.username, u.role)
                                                                                for u in DEMO_USERS]
     await assert_procurement_state(api, boss, first.procurement)
+    await assert_stock_state(api, boss, first.stock, temporal_client)
     text = out.getvalue()
+    assert_story_names_the_workflows(text, first.stock)
     for workflow_id in [*first.completed_workflow_ids, *first.running_workflow_ids]:
         assert workflow_id in text
     assert "http://127.0.0.1:8233/namespaces/default/workflows" in text
@@ -100,6 +103,10 @@ async def test_demo_runs_twice_and_leaves_completed_and_running_work(
         {first.completed_batch_id, first.running_batch_id})
     await assert_demo_state(api, boss, again)
     await assert_demo_state(api, boss, first)
+    assert again.stock.period_id != first.stock.period_id
+    assert again.stock.other_locations_marked_ready >= len(first.stock.locations)
+    await assert_stock_state(api, boss, again.stock)
+    await assert_stock_state(api, boss, first.stock)
 
 
 async def test_demo_says_so_in_one_line_when_the_system_is_down() -> None:
