@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint pytest demo bench bench-console bench-procurement system-deps browser-deps clean
+.PHONY: run test lint pytest demo bench bench-console bench-procurement bench-stock system-deps browser-deps clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,14 +46,17 @@ pytest: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m scripts.demo
 
-# Both benchmarks, one after the other (each starts and stops its own stack); or one of them alone.
-bench: bench-console bench-procurement
+# The three benchmarks, one after the other (each starts and stops its own stack); or one of them alone.
+bench: bench-console bench-procurement bench-stock
 
 bench-console: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.console
 
 bench-procurement: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.procurement
+
+bench-stock: system-deps $(INSTALLED)
+	$(BIN)/python -m bench.stock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

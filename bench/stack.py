@@ -1,4 +1,4 @@
-"""What the benchmarks share (bench/console.py, bench/procurement.py): their own stack on free ports, closed-loop
+"""What the benchmarks share (bench/console.py, procurement.py, stock.py): their own stack on free ports, closed-loop
 clients, percentiles, CPU per process from /proc, the floors, the machine and the versions.
 
 - `BenchStack`: PostgreSQL (its default durability), the Temporal dev server as `make run` starts it,
@@ -208,8 +208,9 @@ def distinct_free_ports(n: int) -> list[int]:
 class BenchStack:
     """PostgreSQL, the Temporal dev server, the worker and the API, all on free ports under `root`."""
 
-    def __init__(self, root: Path, name: str = "bench-console") -> None:
+    def __init__(self, root: Path, name: str = "bench-console", env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.env = dict(env or {})  # more settings for the worker and the API (e.g. RATE_LIMIT_PER_MINUTE=0)
         pg_port, self.temporal_port, self.api_port = distinct_free_ports(3)
         self.postgres = PostgresCluster(root, pg_port)  # realistic durability: fsync and synchronous commit on
         self.task_queue = f"{name}-{uuid.uuid4().hex[:8]}"
@@ -241,7 +242,7 @@ class BenchStack:
         upgrade_to_head(self.database_url)
 
     def start_services(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "TEMPORAL_ADDRESS": self.temporal_address,
+        env = {**os.environ, **self.env, "DATABASE_URL": self.database_url, "TEMPORAL_ADDRESS": self.temporal_address,
                "TASK_QUEUE": self.task_queue, "API_PORT": str(self.api_port), "BCRYPT_ROUNDS": "4"}
         progress(f"starting the worker and the API on {self.api_port}")
         self._spawn("worker", [sys.executable, "worker.py"], env)
@@ -278,13 +279,15 @@ class BenchStack:
             self.postgres.stop()
 
 
-def run_in_stack(prefix: str, run: Callable[[BenchStack], Coroutine[Any, Any, T]]) -> T | None:
+def run_in_stack(prefix: str, run: Callable[[BenchStack], Coroutine[Any, Any, T]],
+                 env: dict[str, str] | None = None) -> T | None:
     """`run` on a new stack in a new temporary folder; the stack is stopped afterwards whatever happens. A
-    BenchError or StackError is reported in one line (None is returned) and the folder with the logs kept."""
+    BenchError or StackError is reported in one line (None is returned) and the folder with the logs kept.
+    `env`: more settings for the worker and the API."""
     os.environ["BCRYPT_ROUNDS"] = "4"  # the bench users are created in this process
     get_settings.cache_clear()
     root = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
-    stack = BenchStack(root, prefix)
+    stack = BenchStack(root, prefix, env)
     failed = True
     try:
         answer: T = asyncio.run(run(stack))
