@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models.stock import Transfer
-from services import stock_access, stock_transfers
+from services import stock_access, stock_transfer_views, stock_transfers
 from services.identity import Principal
 
 
@@ -30,7 +30,7 @@ def list_transfers(session: Session, user: Principal, *, from_location: str | No
         query = query.where(Transfer.request_date <= end)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Transfer.request_date.desc(), Transfer.id.desc()).offset(offset).limit(limit))
-    return [stock_transfers.render(session, row) for row in rows], total
+    return stock_transfer_views.render_many(session, list(rows)), total
 
 
 def get_transfer(session: Session, user: Principal, transfer_uid: str) -> dict[str, Any]:

@@ -14,16 +14,13 @@ from core import audit
 from core.errors import AppError, not_found
 from core.numbering import yearly_number
 from core.settings import get_settings
-from core.timeutil import iso_z, utcnow
-from models.approvals import ApprovalInstance
+from core.timeutil import utcnow
 from models.catalog import Material
-from models.identity import User
 from models.stock import Location, LocationStock, Transfer, TransferLine
-from services import approvals, stock_documents, stock_ledger, stock_records
+from services import approvals, stock_documents, stock_ledger, stock_records, stock_transfer_views
 from services.stock_ledger import Movement
 from services.stock_posting import period_for_posting
 from services.stock_records import as_uuid
-from services.stock_views import item_ref, location_ref, user_ref
 from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, ApprovalRequest, DecisionEffect, StepPlan
 from workflows.production_dto import Actor
 from workflows.stock_dto import CreateTransfer, TransferStatus, TransferView
@@ -157,39 +154,7 @@ def view(session: Session, transfer: Transfer, approval: ApprovalRequest | None 
 
 
 def render(session: Session, transfer: Transfer) -> dict[str, Any]:
-    source = session.get(Location, transfer.from_location_id)
-    destination = session.get(Location, transfer.to_location_id)
-    approval = session.get(ApprovalInstance, transfer.approval_id) if transfer.approval_id else None
-    return {
-        "id": str(transfer.uid), "transfer_no": transfer.transfer_no, "request_date": transfer.request_date.isoformat(),
-        "status": transfer.status, "total_value": float(transfer.total_value), "notes": transfer.notes,
-        "from_location": _location_ref(source), "to_location": _location_ref(destination),
-        "lines": [_line_body(session, line) for line in _lines(session, transfer.id)],
-        "requested_by": _user_ref(session, transfer.requested_by_id),
-        "approved_by": _user_ref(session, transfer.decided_by_id)
-        if transfer.status == TransferStatus.COMPLETED else None,
-        "rejected_by": _user_ref(session, transfer.decided_by_id)
-        if transfer.status == TransferStatus.REJECTED else None,
-        "rejection_reason": transfer.rejection_reason, "approval_id": str(approval.uid) if approval else None,
-        "decided_at": iso_z(transfer.decided_at), "completed_at": iso_z(transfer.completed_at),
-        "created_at": iso_z(transfer.created_at), "updated_at": iso_z(transfer.updated_at),
-    }
-
-
-def _line_body(session: Session, line: TransferLine) -> dict[str, Any]:
-    item = session.get(Material, line.item_id)
-    assert item is not None
-    return {"id": str(line.uid), "item": item_ref(item),
-            "unit": item.unit_of_measure, "quantity": float(line.quantity), "wac": float(line.wac),
-            "value": float(line.value)}
-
-
-def _location_ref(location: Location | None) -> dict[str, Any] | None:
-    return location_ref(location) if location else None
-
-
-def _user_ref(session: Session, user_id: int | None) -> dict[str, Any] | None:
-    return user_ref(session.get(User, user_id) if user_id else None)
+    return stock_transfer_views.render_many(session, [transfer])[0]
 
 
 def _lines(session: Session, transfer_id: int) -> list[TransferLine]:

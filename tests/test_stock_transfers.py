@@ -2,16 +2,19 @@
 with an approval through the engine; the approving decision moves the stock in one transaction."""
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.db import session_scope
 from models.approvals import ApprovalTask, Notification
 from models.stock import StockMovement, Transfer
+from services import stock_transfer_queries
+from services.identity import Principal
 from tests.conftest import TestUser
 from tests.stock_helpers import PeriodRef, Ref, assign, seed_item, seed_location, seed_period, seed_stock, stock_of
 
@@ -241,3 +244,29 @@ async def test_an_undecided_transfer_escalates_to_the_admins(api, scene, setting
         assert kinds, "the admins hear of the escalation"
     decided = await api.patch(f"/api/transfers/{transfer['id']}/approve", headers=admin.headers)
     assert decided.status_code == 200 and decided.json()["status"] == "COMPLETED"
+
+
+async def test_a_page_of_transfers_costs_the_same_statements_as_a_short_one(api, scene, session_factory):
+    for n in range(6):  # each transfer moves its own item, requested by its own operator
+        item = seed_item(session_factory, name=f"Item {n}")
+        seed_stock(session_factory, scene.kitchen, item, "10", "2.00", scene.period.start)
+        requester = scene.operator if n == 0 else scene.supervisor
+        await request(api, scene, requester, lines=[{"item_id": item.uid, "quantity": 1},
+                                                    {"item_id": scene.item.uid, "quantity": 1}])
+    viewer = Principal(id=scene.supervisor.id, user_id="viewer", username=scene.supervisor.username, email="",
+                       role="SUPERVISOR", is_superuser=False, session_id=uuid.uuid4())
+
+    def statements_for(limit: int) -> int:
+        """The statements of one list call, on its own connection (the worker's meanwhile are not counted)."""
+        statements: list[str] = []
+        with session_scope(session_factory) as session:
+            event.listen(session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+            rows, _ = stock_transfer_queries.list_transfers(session, viewer, from_location=scene.kitchen.uid,
+                                                            to_location=None, status=None, start=None, end=None,
+                                                            offset=0, limit=limit)
+        assert len(rows) == limit and all(len(t["lines"]) == 2 and t["requested_by"] for t in rows)
+        return len(statements)
+
+    short, page = statements_for(1), statements_for(6)
+
+    assert page == short, f"{short} statements for 1 transfer, {page} for 6"
