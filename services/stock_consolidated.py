@@ -32,7 +32,8 @@ class StockFilters:
 
 
 def row_value() -> ColumnElement[Any]:
-    return func.round(LocationStock.on_hand * LocationStock.wac, 2)
+    """`round(on_hand × wac, 2)`, stored on the row (a generated column)."""
+    return LocationStock.value.expression
 
 
 def is_low() -> ColumnElement[bool]:
