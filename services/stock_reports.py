@@ -140,7 +140,7 @@ def reconciliation(session: Session, user: Principal, period_uid: str, location_
     location = accessible_location(session, user, location_uid) if location_uid else None
     locations = [location] if location else list(session.scalars(select(Location).where(
         Location.is_active.is_(True), location_filter(session, user, Location.id)).order_by(Location.code)))
-    rows = [stock_reconciliation.reconcile(session, period, where) for where in locations]
+    rows = stock_reconciliation.reconcile_many(session, period, locations)
     return _body("reconciliation", now, location, period, {"location_id": location_uid}, rows,
                  stock_reconciliation.grand_totals(rows))
 

@@ -38,7 +38,7 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[st
         locations = list(session.scalars(select(Location).where(
             Location.is_active.is_(True), stock_access.location_filter(session, user, Location.id))
             .order_by(Location.code)))
-    rows = [stock_reconciliation.reconcile(session, period, location) for location in locations]
+    rows = stock_reconciliation.reconcile_many(session, period, locations)
     return StockJSON({"period": {"id": str(period.uid), "name": period.name}, "reconciliations": rows,
                       "grand_totals": stock_reconciliation.grand_totals(rows)})
 
