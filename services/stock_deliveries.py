@@ -4,8 +4,11 @@ location's stock at its unit price (WAC moves, one ledger row per line, idempote
 `delivery:{id}:line:{n}`) and raises a PRICE_VARIANCE NCR for each line delivered at another price than the
 period's. A posted delivery is immutable. Never commits.
 
-Locks are taken in one order: the draft being edited, the period (share), the document sequences (delivery
-and NCR numbers), the stock rows."""
+Locks are taken in one order: the draft being edited, the period (share), the stock rows (location, item
+order), and last the document sequences: the delivery's number, then its NCRs' numbers. A new delivery is
+inserted under a provisional number and numbered as the last write before the commit (the audit rows that
+show numbers are written after it), so a sequence row is held only for the commit and a posting that fails
+consumes no number."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import AppError, not_found
-from core.numbering import yearly_number
+from core.numbering import provisional, yearly_number
 from core.timeutil import utcnow
 from models.catalog import Material, Supplier
 from models.procurement import NonConformance
@@ -66,17 +69,21 @@ def create_delivery(session: Session, user: Principal, location_uid: str, data: 
     invoice_no = _clean(data.invoice_no)
     period = _posting_period(session, invoice_no, data.delivery_date) if post else None
     _ensure_invoice_free(session, supplier.id, invoice_no)
-    delivery = Delivery(delivery_no=yearly_number(session, "DEL"), location_id=location.id, supplier_id=supplier.id,
+    delivery = Delivery(delivery_no=provisional("DEL"), location_id=location.id, supplier_id=supplier.id,
                         invoice_no=invoice_no, delivery_note=_clean(data.delivery_note),
                         delivery_date=data.delivery_date, status="DRAFT", created_by_id=user.id)
     session.add(delivery)
     _flush_invoice(session, invoice_no)
     lines = _write_lines(session, delivery, data.lines, items)
+    created = _state(delivery)
+    raised = _post(session, delivery, lines, location, period, user.id) if period is not None else None
+    session.flush()  # everything else first: the sequence rows are locked from here to the commit
+    delivery.delivery_no = created["delivery_no"] = yearly_number(session, "DEL")
     stock_documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
-                           entity_id=delivery.id, action="DELIVERY_CREATED", changes=audit.created(_state(delivery)))
+                           entity_id=delivery.id, action="DELIVERY_CREATED", changes=audit.created(created))
     result = DeliveryResult(delivery, location)
-    if period is not None:
-        result.raised = _post(session, delivery, lines, location, period, user.id)
+    if raised is not None:
+        result.raised = _posted(session, delivery, raised, location, user.id)
     return result
 
 
@@ -98,7 +105,8 @@ def update_delivery(session: Session, user: Principal, delivery_uid: str, change
                            changes=audit.diff(before, _state(delivery)))
     result = DeliveryResult(delivery, location)
     if period is not None:
-        result.raised = _post(session, delivery, lines, location, period, user.id)
+        raised = _post(session, delivery, lines, location, period, user.id)
+        result.raised = _posted(session, delivery, raised, location, user.id)
     return result
 
 
@@ -204,23 +212,32 @@ def _replace_lines(session: Session, delivery: Delivery, inputs: list[DeliveryLi
 
 
 def _post(session: Session, delivery: Delivery, lines: list[DeliveryLine], location: Location, period: Period,
-          actor_id: int) -> list[NonConformance]:
-    """Receive the lines into stock and raise the NCRs of their price variances."""
+          actor_id: int) -> list[stock_variance.RaisedVariance]:
+    """Receive the lines into stock and write the NCRs of their price variances (numbered by `_posted`)."""
     delivery.status, delivery.period_id = "POSTED", period.id
     delivery.posted_at, delivery.posted_by_id = utcnow(), actor_id
     raised = _raise_variances(session, delivery, lines, location, period, actor_id)
     delivery.has_variance = bool(raised)
     stock_ledger.apply(session, [_receipt(delivery, line, period, actor_id) for line in lines])
+    session.flush()  # everything but the numbers: the sequence rows are locked from `_posted` to the commit
+    return raised
+
+
+def _posted(session: Session, delivery: Delivery, raised: list[stock_variance.RaisedVariance], location: Location,
+            actor_id: int) -> list[NonConformance]:
+    """A posting's last writes, once the delivery has its number: its NCRs' numbers and audit rows, then the
+    posting's audit row naming them."""
+    ncrs = stock_variance.number_raised(session, delivery, raised, location, actor_id)
     stock_documents.record(session, actor_id=actor_id, location=location, entity_type="delivery",
                            entity_id=delivery.id, action="DELIVERY_POSTED",
                            changes={"status": {"old": "DRAFT", "new": "POSTED"},
                                     "total_amount": {"old": None, "new": float(delivery.total_amount)},
-                                    "ncrs": {"old": None, "new": [n.ncr_number for n in raised]}})
-    return raised
+                                    "ncrs": {"old": None, "new": [n.ncr_number for n in ncrs]}})
+    return ncrs
 
 
 def _raise_variances(session: Session, delivery: Delivery, lines: list[DeliveryLine], location: Location,
-                     period: Period, actor_id: int) -> list[NonConformance]:
+                     period: Period, actor_id: int) -> list[stock_variance.RaisedVariance]:
     prices = stock_variance.period_prices(session, period.id, [line.item_id for line in lines])
     items = stock_documents.by_id(session, Material, [line.item_id for line in lines])
     raised = []

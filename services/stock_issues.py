@@ -1,6 +1,11 @@
 """Issues (stock contract §9): stock leaving a location to a cost centre at its current weighted average
 cost. An issue needs an open period covering its date, takes all its lines or none (a shortage is 400
-INSUFFICIENT_STOCK, checked under the stock rows' locks) and is immutable once written. Never commits."""
+INSUFFICIENT_STOCK, checked under the stock rows' locks) and is immutable once written. Never commits.
+
+Locks are taken in one order: the period (share), the stock rows (location, item order), and last the ISS
+sequence row: the issue is inserted under a provisional number and numbered as the last write before the
+commit (then its audit row), so the sequence row is held only for the commit and a refused issue consumes
+no number."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import not_found
-from core.numbering import yearly_number
+from core.numbering import provisional, yearly_number
 from models.catalog import Material
 from models.identity import User
 from models.stock import Location, Period, StockIssue, StockIssueLine
@@ -58,7 +63,7 @@ def create_issue(session: Session, user: Principal, location_uid: str, data: Iss
     items = stock_documents.items_by_uid(session, [line.item_uid for line in data.lines])
     ensure_postable(location, items)
     period = period_for_posting(session, data.issue_date)
-    issue = StockIssue(issue_no=yearly_number(session, "ISS"), location_id=location.id, period_id=period.id,
+    issue = StockIssue(issue_no=provisional("ISS"), location_id=location.id, period_id=period.id,
                        issue_date=data.issue_date, cost_centre=data.cost_centre, notes=data.notes,
                        created_by_id=user.id)
     session.add(issue)
@@ -69,7 +74,8 @@ def create_issue(session: Session, user: Principal, location_uid: str, data: Iss
                             wac=row.unit_cost, value=-row.value) for n, row in enumerate(moved, 1)]
     session.add_all(lines)
     issue.total_value = sum((line.value for line in lines), Decimal(0))
-    session.flush()
+    session.flush()  # everything else first: the sequence row is locked from here to the commit
+    issue.issue_no = yearly_number(session, "ISS")
     stock_documents.record(session, actor_id=user.id, location=location, entity_type="issue", entity_id=issue.id,
                            action="ISSUE_POSTED", changes=audit.created({
                                "issue_no": issue.issue_no, "issue_date": issue.issue_date,

@@ -1,7 +1,8 @@
 """The stock contract's NCRs (one `non_conformances` table, kinds `manual` and `price_variance`): raised
 at a location, claimed from the supplier OPEN → SENT → CREDITED → CLOSED, or closed at once (OPEN → CLOSED)
 when the claim is dropped. The status is written only through the NCR's lifecycle (`ncr-{uid}`).
-Never commits."""
+A manual NCR is inserted under a provisional number and takes its NCR number (the shared `NCR` sequence
+row, locked to the commit) as its last write, then its audit row. Never commits."""
 
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import AppError, not_found
-from core.numbering import yearly_number
+from core.numbering import provisional, yearly_number
 from core.timeutil import UTC, iso_z, utcnow
 from models.catalog import Material, Supplier
 from models.identity import User
@@ -36,7 +37,7 @@ def create_manual(session: Session, user: Principal, *, location_uid: str, deliv
                   lines: list[dict[str, Any]]) -> NonConformance:
     location = stock_access.accessible_location(session, user, location_uid)
     delivery = _delivery(session, delivery_uid, location) if delivery_uid else None
-    ncr = NonConformance(ncr_number=yearly_number(session, "NCR"), kind="manual", status=NcrStatus.OPEN.value,
+    ncr = NonConformance(ncr_number=provisional("NCR"), kind="manual", status=NcrStatus.OPEN.value,
                          title=reason[:255], description=reason, location_id=location.id,
                          delivery_id=delivery.id if delivery else None,
                          supplier_id=delivery.supplier_id if delivery else None, created_by_id=user.id,
@@ -50,6 +51,8 @@ def create_manual(session: Session, user: Principal, *, location_uid: str, deliv
         session.add(NcrLine(ncr_id=ncr.id, item_id=item.id, quantity=Decimal(str(line["quantity"])), value=value))
         total += value
     ncr.total_value = total
+    session.flush()  # everything else first: the sequence row is locked from here to the commit
+    ncr.ncr_number = yearly_number(session, "NCR")
     audit.record(session, actor_id=user.id, entity_type="ncr", entity_id=ncr.id, action_type="NCR_RAISED",
                  payload_diff=audit.created({"ncr_number": ncr.ncr_number, "kind": "manual", "location_id": location.id,
                                              "total_value": total, "reason": reason}))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import AppError, not_found
-from core.numbering import yearly_number
+from core.numbering import provisional, yearly_number
 from core.settings import get_settings
 from core.timeutil import utcnow
 from models.catalog import Material
@@ -35,6 +35,9 @@ def approval_step() -> StepPlan:
 
 
 def create(session: Session, request: CreateTransfer) -> TransferView:
+    """The request, its lines and its approval instance under a provisional number; the TRF number is taken as
+    the last write before the commit (the sequence row is held only for the commit and a refused request
+    consumes no number), then written where it shows: the approval's reference and the audit row."""
     existing = _by_uid(session, request.transfer_uid, missing_ok=True)
     if existing is not None:  # a retried create
         return view(session, existing, _approval_request(session, existing))
@@ -46,7 +49,7 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
     stock_records.ensure_postable(source, items)
     stock_records.ensure_postable(destination)
     period = period_for_posting(session, request.request_date)
-    transfer = Transfer(uid=uuid.UUID(request.transfer_uid), transfer_no=yearly_number(session, "TRF"),
+    transfer = Transfer(uid=uuid.UUID(request.transfer_uid), transfer_no=provisional("TRF"),
                         from_location_id=source.id, to_location_id=destination.id, period_id=period.id,
                         request_date=request.request_date, notes=request.notes, requested_by_id=request.actor.id)
     session.add(transfer)
@@ -58,6 +61,8 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
         requester_id=request.actor.id, steps=[approval_step()], priority="normal",
         extra_data={"from": source.code, "to": destination.code}, notes=request.notes)
     transfer.approval_id = instance.id
+    session.flush()  # everything else first: the sequence row is locked from here to the commit
+    transfer.transfer_no = instance.reference_number = yearly_number(session, "TRF")
     audit.record(session, actor_id=request.actor.id, entity_type="transfer", entity_id=transfer.id,
                  action_type="TRANSFER_REQUESTED", payload_diff=audit.created(
                      {"transfer_no": transfer.transfer_no, "location_id": source.id, "to_location_id": destination.id,
