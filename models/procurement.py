@@ -4,7 +4,7 @@ and the sequence table behind document numbers."""
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, TimestampMixin, VersionMixin
@@ -25,6 +25,10 @@ class DocumentSequence(Base):
 
 class PurchaseOrder(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "purchase_orders"
+    # `search=` matches any part of the PO or requisition number (ILIKE '%…%'): trigram indexes serve it.
+    __table_args__ = tuple(Index(f"ix_purchase_orders_{column}_trgm", column, postgresql_using="gin",
+                                 postgresql_ops={column: "gin_trgm_ops"})
+                           for column in ("po_number", "requisition_number"))
 
     po_number: Mapped[str] = mapped_column(String(50), unique=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)

@@ -380,14 +380,28 @@ def _plain(row: Any, columns: Any) -> dict[str, Any]:
 
 def render(session: Session, po: PurchaseOrder) -> dict[str, Any]:
     """The PO as the contract shows it, JSON-ready (numbers as numbers, dates ISO, times with Z)."""
+    return render_many(session, [po])[0]
+
+
+def render_many(session: Session, pos: list[PurchaseOrder]) -> list[dict[str, Any]]:
+    """A page of POs: their suppliers and lines read with one query each, whatever the page size."""
+    supplier_ids = {po.supplier_id for po in pos}
+    suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(supplier_ids)))}
+    lines: dict[int, list[PurchaseOrderLine]] = {po.id: [] for po in pos}
+    for line in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id.in_(lines))
+                                .order_by(PurchaseOrderLine.purchase_order_id, PurchaseOrderLine.line_number)):
+        lines[line.purchase_order_id].append(line)
+    return [_body(po, suppliers.get(po.supplier_id), lines[po.id]) for po in pos]
+
+
+def _body(po: PurchaseOrder, supplier: Supplier | None, lines: list[PurchaseOrderLine]) -> dict[str, Any]:
     data = _plain(po, PurchaseOrder.__table__.columns)
     data["uid"] = str(po.uid)
     for key in ("created_at", "updated_at", "approved_at", "ordered_at"):
         value = getattr(po, key)
         data[key] = value.isoformat().replace("+00:00", "Z") if value else None
-    supplier = session.get(Supplier, po.supplier_id)
     data["supplier_name"] = supplier.name if supplier else None
-    data["line_items"] = [_plain(line, PurchaseOrderLine.__table__.columns) for line in lines_of(session, po.id)]
+    data["line_items"] = [_plain(line, PurchaseOrderLine.__table__.columns) for line in lines]
     for line in data["line_items"]:
         line.pop("uid", None)
         for key in ("created_at", "updated_at"):

@@ -1,5 +1,11 @@
 """Purchase orders through the API: totals, draft edits, thresholds, approvals, order, cancel, history."""
 
+import uuid
+
+from sqlalchemy import event
+
+from core.db import session_scope
+from services import purchasing
 from tests.procurement_helpers import PO, decide, draft_po, po_body, submitted_po, supplier_and_material
 
 
@@ -96,3 +102,24 @@ async def test_draft_po_can_be_deleted(api, make_user, session_factory):
     deleted = await api.delete(f"{PO}/{po['id']}", headers=buyer.headers)
     assert deleted.status_code == 200, deleted.text
     assert (await api.get(f"{PO}/{po['id']}", headers=buyer.headers)).status_code == 404
+
+
+async def test_a_page_of_purchase_orders_costs_the_same_statements_as_one(api, make_user, session_factory):
+    buyer = await make_user("purchase")
+    marker = f"REQ-{uuid.uuid4().hex[:10]}"
+    for n in range(4):  # each PO with its own supplier and material
+        await draft_po(api, buyer, session_factory, "100.00", requisition_number=f"{marker}-{n}")
+
+    def statements_for(limit: int) -> int:
+        """One list page's statements, on its own connection (the worker's meanwhile are not counted)."""
+        statements: list[str] = []
+        with session_scope(session_factory) as session:
+            event.listen(session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+            rows, total = purchasing.search(session, 0, limit, status=None, priority=None, supplier_id=None,
+                                            from_date=None, to_date=None, text=marker)
+            page = purchasing.render_many(session, rows)
+        assert total == 4 and len(page) == limit
+        assert all(po["supplier_name"] and len(po["line_items"]) == 1 for po in page)
+        return len(statements)
+
+    assert statements_for(1) == statements_for(4)

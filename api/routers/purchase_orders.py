@@ -37,7 +37,7 @@ def list_purchase_orders(session: SessionDep, page: int = Query(1, ge=1), page_s
                          search: str | None = Query(None, max_length=100)) -> Any:
     rows, total = purchasing.search(session, (page - 1) * page_size, page_size, status=status, priority=priority,
                                     supplier_id=supplier_id, from_date=from_date, to_date=to_date, text=search)
-    return paged([purchasing.render(session, po) for po in rows], total, page, page_size)
+    return paged(purchasing.render_many(session, list(rows)), total, page, page_size)
 
 
 @router.get("/summary", dependencies=[require(Perm.PO_VIEW)])
