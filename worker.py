@@ -35,6 +35,7 @@ from workflows.transfer import TransferWorkflow
 
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32
+ACTIVITY_THREAD_PREFIX = "activity"  # names the threads activities run in (logs, and the tests tell them apart)
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, GoodsReceiptWorkflow,
              NotificationDispatch, TransferWorkflow, PeriodCloseWorkflow,
              NcrWorkflow]
@@ -51,7 +52,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
                     *ReceivingActivities(factory).all(), *NotificationActivities(factory).all(),
                     *TransferActivities(factory).all(), *PeriodCloseActivities(factory).all(),
                     *NcrActivities(factory).all()],
-        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
+        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix=ACTIVITY_THREAD_PREFIX),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
