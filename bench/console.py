@@ -32,7 +32,6 @@ import psycopg
 from bench.seed import analyze, seed_packs, seed_sealed_modules
 from bench.stack import (
     RESULTS_DIR,
-    ROOT,
     SETTLE_S,
     TX_FLOOR,
     UPDATE_FLOOR,
@@ -55,6 +54,7 @@ from bench.stack import (
     out,
     postgres_settings,
     progress,
+    report_results,
     run_in_stack,
     verdict,
     versions,
@@ -329,8 +329,7 @@ def main() -> int:
     results, info = answer
     out(render(results, info))
     path = write_json(results, info)
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    out(f"\nresults: {shown}  (run took {time.monotonic() - started:.0f} s)")
+    report_results(path, started)
     return 0
 
 

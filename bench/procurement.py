@@ -47,7 +47,6 @@ from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
     RESULTS_DIR,
-    ROOT,
     SETTLE_S,
     UPDATE_FLOOR,
     Bench,
@@ -68,6 +67,7 @@ from bench.stack import (
     out,
     postgres_settings,
     progress,
+    report_results,
     run_in_stack,
     verdict,
     versions,
@@ -544,8 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     results, profile, info = answer
     out(render(results, profile, info))
     path = write_json(results, profile, info)
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    out(f"\nresults: {shown}  (run took {time.monotonic() - started:.0f} s)")
+    report_results(path, started)
     return 0
 
 

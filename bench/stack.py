@@ -68,6 +68,12 @@ def out(text: str = "") -> None:
     sys.stdout.flush()
 
 
+def report_results(path: Path, started: float) -> None:
+    """The closing line of a benchmark: where its JSON went and how long the run took."""
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    out(f"\nresults: {shown}  (run took {time.monotonic() - started:.0f} s)")
+
+
 def progress(text: str) -> None:
     sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {text}\n")
     sys.stderr.flush()

@@ -49,7 +49,6 @@ import psycopg
 
 from bench.stack import (
     RESULTS_DIR,
-    ROOT,
     SETTLE_S,
     Bench,
     BenchError,
@@ -67,6 +66,7 @@ from bench.stack import (
     out,
     postgres_settings,
     progress,
+    report_results,
     run_in_stack,
     verdict,
     versions,
@@ -699,8 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     results, groups, info = answer
     out(render(results, groups, info))
     path = write_json(results, groups, info)
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    out(f"\nresults: {shown}  (run took {time.monotonic() - started:.0f} s)")
+    report_results(path, started)
     return 0
 
 
