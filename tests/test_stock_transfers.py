@@ -270,3 +270,35 @@ async def test_a_page_of_transfers_costs_the_same_statements_as_a_short_one(api,
     short, page = statements_for(1), statements_for(6)
 
     assert page == short, f"{short} statements for 1 transfer, {page} for 6"
+
+
+async def test_racing_approvals_and_issues_never_overdraw_the_source(api, scene, session_factory):
+    """100 KG at the kitchen; four pending transfers of 30 KG approved while six issues of 15 KG are posted there,
+    all at once: 210 KG asked of 100. What moved fits, every refusal is INSUFFICIENT_STOCK and changed nothing,
+    and the ledger's balances end at the stock row."""
+    transfers = [await request(api, scene, quantity=30) for _ in range(4)]
+    approvals = [api.patch(f"/api/transfers/{t['id']}/approve", headers=scene.supervisor.headers) for t in transfers]
+    issues = [api.post(f"/api/locations/{scene.kitchen.uid}/issues", headers=scene.supervisor.headers, json={
+        "issue_date": scene.period.day(26), "cost_centre": "FOOD", "lines": [{"item_id": scene.item.uid,
+                                                                             "quantity": 15}]}) for _ in range(6)]
+
+    answers = await asyncio.gather(*approvals, *issues)
+
+    approved = [a for a in answers[:4] if a.status_code == 200]
+    posted = [a for a in answers[4:] if a.status_code == 200]
+    refused = [a for a in answers if a.status_code != 200]
+    assert all(r.status_code == 400 and r.json()["data"]["code"] == "INSUFFICIENT_STOCK" for r in refused), \
+        [r.text for r in refused]
+    moved = 30 * len(approved) + 15 * len(posted)
+    assert 100 - 15 < moved <= 100, "nothing is left that another refused request could have taken"
+    on_hand = stock_of(session_factory, scene.kitchen, scene.item)[0]
+    assert on_hand == Decimal(100 - moved)
+    assert stock_of(session_factory, scene.store, scene.item)[0] == Decimal(10 + 30 * len(approved))
+    statuses = [(await api.get(f"/api/transfers/{t['id']}", headers=scene.supervisor.headers)).json()["status"]
+                for t in transfers]
+    assert sorted(statuses) == sorted(["COMPLETED"] * len(approved) + ["PENDING_APPROVAL"] * (4 - len(approved)))
+    with session_scope(session_factory) as session:
+        balances = session.scalars(select(StockMovement.balance_on_hand).where(
+            StockMovement.location_id == scene.kitchen.id, StockMovement.item_id == scene.item.id)
+            .order_by(StockMovement.id)).all()
+    assert all(b >= 0 for b in balances) and balances[-1] == on_hand
