@@ -32,8 +32,9 @@ RENAMED_CODES: dict[Dialect, dict[str, str]] = {
                     # Every 401 is the table's NOT_AUTHENTICATED; the message keeps the reason.
                     "TOKEN_REVOKED": "NOT_AUTHENTICATED", "AUTH_EXPIRED": "NOT_AUTHENTICATED",
                     "USER_INACTIVE": "NOT_AUTHENTICATED", "INVALID_CREDENTIALS": "NOT_AUTHENTICATED",
-                    # A rule of the record's state: a location still holding stock, one's own account.
-                    "LOCATION_IN_USE": "INVALID_STATUS", "CANNOT_DELETE_SELF": "INVALID_STATUS"},
+                    # A rule of the record's state: a record still in use, one's own account.
+                    "LOCATION_IN_USE": "INVALID_STATUS", "ITEM_IN_USE": "INVALID_STATUS",
+                    "SUPPLIER_IN_USE": "INVALID_STATUS", "CANNOT_DELETE_SELF": "INVALID_STATUS"},
 }
 RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400, "VALIDATION_ERROR": 400}}
 # The stock contract's H3 errors carry their own `statusMessage` ("Insufficient Stock" in its example) for the

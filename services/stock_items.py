@@ -1,8 +1,9 @@
 """Stock items: the one item master (`materials`) as the stock contract sees it. `code` is the material's
 code, `unit` its unit of measure, `category` a material category by code (created on first use),
-`is_active` its status (`active` / `inactive`). Optionally with one location's stock of each item.
-Deleting an item that stock, documents, orders or a bill of materials use is refused (409 ITEM_IN_USE,
-nothing removed); its prices in periods not yet closed go with it. Never commits."""
+`is_active` its status (`active`; a deactivated item is `discontinued`, a status the materials contract
+knows). Optionally with one location's stock of each item. Deleting an item that stock, documents, orders
+or a bill of materials use is refused (ITEM_IN_USE, the stock dialect's 400 INVALID_STATUS; nothing
+removed); its prices in periods not yet closed go with it. Never commits."""
 
 import uuid
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from services import catalog
 from services.stock_prices import PriceRow, set_prices
 from services.stock_records import by_uid, duplicate_entry, in_use
 
-ACTIVE, INACTIVE = "active", "inactive"
+ACTIVE, INACTIVE = "active", "discontinued"  # the material statuses of the aerospace contract
 # Records that keep an item alive: stock, the ledger, documents, orders, the BOM, catalogues.
 ITEM_USERS: tuple[tuple[str, InstrumentedAttribute[int] | InstrumentedAttribute[int | None]], ...] = (
     ("location_stock", LocationStock.item_id), ("stock_movements", StockMovement.item_id),

@@ -196,7 +196,11 @@ async def test_update_item(api, admin, session_factory):
     assert changed["name"] == "Chicken Thigh" and changed["unit"] == "PCS" and changed["category"] == category
     assert changed["sub_category"] is None and changed["is_active"] is False and changed["code"] == item["code"]
     material = row_of(session_factory, Material, item["id"])
-    assert material.status == "inactive" and material.version == 2
+    assert material.status == "discontinued" and material.version == 2
+    listed = await api.get("/api/v1/materials", params={"status": "discontinued", "search": material.code},
+                           headers=admin.headers)  # the same item, in the materials contract's own terms
+    assert listed.status_code == 200, listed.text
+    assert [(m["id"], m["status"]) for m in listed.json()["items"]] == [(material.id, "discontinued")]
     assert audit_actions(session_factory, "material", material.id) == ["ITEM_CREATED", "ITEM_UPDATED"]
 
 
@@ -217,9 +221,9 @@ async def test_delete_item_in_use_is_refused_and_removes_nothing(api, admin, ses
     with session_scope(session_factory) as session:
         session.add(LocationStock(location_id=location.id, item_id=stocked.id))
     seed_period(session_factory, status="CLOSED", prices={priced.id: Decimal("4")})
-    data = error_of(await api.delete(f"/api/items/{stocked.uid}", headers=admin.headers), 409, "ITEM_IN_USE")
+    data = error_of(await api.delete(f"/api/items/{stocked.uid}", headers=admin.headers), 400, "INVALID_STATUS")
     assert data["details"]["used_by"] == ["location_stock"]
-    data = error_of(await api.delete(f"/api/items/{priced.uid}", headers=admin.headers), 409, "ITEM_IN_USE")
+    data = error_of(await api.delete(f"/api/items/{priced.uid}", headers=admin.headers), 400, "INVALID_STATUS")
     assert data["details"]["used_by"] == ["period_prices (closed periods)"]
     for ref in (stocked, priced):
         ok(await api.get(f"/api/items/{ref.uid}", headers=admin.headers))
@@ -336,8 +340,8 @@ async def test_delete_supplier(api, admin, session_factory):
     with session_scope(session_factory) as session:
         session.add(Delivery(delivery_no=unique("DLV"), location_id=location.id, supplier_id=delivering.id,
                              delivery_date=seed_period(session_factory).start, status="DRAFT"))
-    data = error_of(await api.delete(f"/api/suppliers/{delivering.uid}", headers=admin.headers), 409,
-                    "SUPPLIER_IN_USE")
+    data = error_of(await api.delete(f"/api/suppliers/{delivering.uid}", headers=admin.headers), 400,
+                    "INVALID_STATUS")
     assert data["details"]["used_by"] == ["deliveries"]
     ok(await api.get(f"/api/suppliers/{delivering.uid}", headers=admin.headers))
     assert ok(await api.delete(f"/api/suppliers/{unused.uid}", headers=admin.headers))["success"] is True
