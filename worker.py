@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.approvals import ApprovalActivities
+from activities.context import ActorContextInterceptor
 from activities.notifications import NotificationActivities
 from activities.production import ProductionActivities
 from activities.purchasing import PurchasingActivities
@@ -56,6 +57,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=[ActorContextInterceptor()],  # audit rows say which lifecycle wrote them, for whom
     )
 
 

@@ -12,6 +12,7 @@ from api.body_limit import BodySizeLimit
 from api.dialects import install_error_handlers
 from api.metrics import PerformanceRecorder, RequestMetrics
 from api.rate_limit import StockRateLimit
+from api.request_context import RequestContextMiddleware
 from api.routers import ROUTERS
 from core import temporal
 from core.db import make_engine, make_sessionmaker
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     app = FastAPI(title="Manufacturing operations backend", version=settings.version, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)  # the caller's IP and request, for the audit rows
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
     app.state.performance = PerformanceRecorder()

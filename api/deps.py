@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
+from api.request_context import caller_ip
 from core.db import session_scope
 from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
@@ -95,9 +96,7 @@ def require(perm: Perm) -> Any:
 
 
 def client_info(request: Request) -> ClientInfo:
-    forwarded = request.headers.get("x-forwarded-for")
-    ip = forwarded.split(",")[0].strip() if forwarded else (request.client.host if request.client else None)
-    return ClientInfo(ip, request.headers.get("user-agent"))
+    return ClientInfo(caller_ip(request.scope), request.headers.get("user-agent"))
 
 
 ClientInfoDep = Annotated[ClientInfo, Depends(client_info)]

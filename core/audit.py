@@ -1,4 +1,5 @@
-"""The audit trail: one `system_audit_trail` row per data-changing call, in the caller's transaction."""
+"""The audit trail: one `system_audit_trail` row per data-changing call, in the caller's transaction, with the
+caller's IP and request when there is one (core/request_context.py)."""
 
 import uuid
 from datetime import date, datetime
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core import request_context
 from models.audit import AuditEntry
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "new_password", "current_password", "token",
@@ -48,5 +50,8 @@ def created(values: dict[str, Any]) -> dict[str, Any]:
 
 def record(session: Session, *, actor_id: int | None, entity_type: str, entity_id: object,
            action_type: str, payload_diff: dict[str, Any] | None = None) -> None:
+    origin = request_context.current()
     session.add(AuditEntry(actor_id=actor_id, entity_type=entity_type, entity_id=str(entity_id),
-                           action_type=action_type, payload_diff=json_safe(payload_diff or {})))
+                           action_type=action_type, payload_diff=json_safe(payload_diff or {}),
+                           ip_address=origin.ip_address if origin else None,
+                           request=origin.request if origin else None))

@@ -23,3 +23,5 @@ class AuditEntry(IdMixin, Base):
     action_type: Mapped[str] = mapped_column(String(80), index=True)
     timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     payload_diff: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    ip_address: Mapped[str | None] = mapped_column(String(100))  # the caller's, when the change had one
+    request: Mapped[str | None] = mapped_column(String(300))  # `POST /api/locations`, or `<workflow id>: <activity>`

@@ -339,5 +339,5 @@ def entity_audit_trail(session: Session, entity_type: str, entity_id: str, limit
         result.append({"id": row.id, "action": row.action_type, "entity_type": row.entity_type,
                        "entity_id": row.entity_id, "user": names.get(row.actor_id or 0) if row.actor_id else None,
                        "user_id": row.actor_id, "description": _describe(row, po_numbers), "old_values": old,
-                       "new_values": new, "timestamp": iso_z(row.timestamp), "ip_address": None})
+                       "new_values": new, "timestamp": iso_z(row.timestamp), "ip_address": row.ip_address})
     return result

@@ -8,10 +8,13 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from core.db import session_scope
 from models.audit import AuditEntry
 from models.identity import User
+from models.stock import Location
 from tests.conftest import PASSWORD, MakeUser, unique
 from tests.conftest import TestUser as AppUser
+from tests.procurement_helpers import PO, draft_po
 
 TRAIL = "/api/v1/audit-trail"
 
@@ -220,3 +223,42 @@ async def test_audit_trail_readers(api, make_user: MakeUser):
         assert denied.status_code == 403, role
         assert denied.json()["code"] == "ACCESS_DENIED"
     assert (await api.get(TRAIL)).status_code == 401
+
+
+def location_pk(factory: Any, uid: str) -> int:
+    with session_scope(factory) as session:
+        return int(session.scalars(select(Location.id).where(Location.uid == uid)).one())
+
+
+async def test_a_change_records_the_callers_ip_and_request(api: httpx.AsyncClient, admin: AppUser,
+                                                           session_factory: Any):
+    """Behind a proxy the caller is the first X-Forwarded-For hop; the request is the method and path."""
+    response = await api.post("/api/locations", json={"code": unique("LOC").upper(), "name": "Kitchen",
+                                                      "type": "KITCHEN"},
+                              headers={**admin.headers, "X-Forwarded-For": "203.0.113.7, 10.0.0.2"})
+    assert response.status_code == 200, response.text
+
+    [entry] = await trail(api, admin, entity_type="location", action_type="LOCATION_CREATED",
+                          entity_id=str(location_pk(session_factory, response.json()["id"])))
+
+    assert (entry["ip_address"], entry["request"]) == ("203.0.113.7", "POST /api/locations")
+
+
+async def test_a_lifecycles_change_records_whose_request_moved_it(api: httpx.AsyncClient, make_user: MakeUser,
+                                                                   session_factory: Any):
+    """A PO submission is written by the PO lifecycle's activity: its audit row carries the buyer's IP and the
+    lifecycle that wrote it, and the workflow audit trail shows the IP as the contract does."""
+    buyer = await make_user("purchase")
+    po = await draft_po(api, buyer, session_factory, "1200.00")
+    submitted = await api.post(f"{PO}/{po['id']}/submit", json={"notes": "Needed"},
+                               headers={**buyer.headers, "X-Forwarded-For": "198.51.100.23"})
+    assert submitted.status_code == 200, submitted.text
+
+    rows = (await api.get(f"/api/v1/workflows/audit-trail/purchase_order/{po['id']}",
+                          headers=buyer.headers)).json()
+
+    [row] = [r for r in rows if r["action"] == "PO_SUBMITTED"]
+    assert row["ip_address"] == "198.51.100.23"
+    with session_scope(session_factory) as session:
+        stored = session.scalars(select(AuditEntry).where(AuditEntry.id == row["id"])).one()
+        assert stored.request is not None and stored.request.startswith(f"purchase-order-{po['id']}")

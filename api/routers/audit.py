@@ -19,7 +19,7 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/audit-trail", tags=["
 def entry_out(entry: AuditEntry) -> dict[str, Any]:
     return {"id": entry.id, "actor_id": entry.actor_id, "entity_type": entry.entity_type,
             "entity_id": entry.entity_id, "action_type": entry.action_type, "timestamp": iso_z(entry.timestamp),
-            "payload_diff": entry.payload_diff}
+            "payload_diff": entry.payload_diff, "ip_address": entry.ip_address, "request": entry.request}
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
