@@ -5,7 +5,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -18,7 +18,7 @@ from models.catalog import Material, Supplier
 from models.procurement import PurchaseOrder, PurchaseOrderHistory, PurchaseOrderLine
 from services import approvals
 from services.guards import check_version, claim_operation, locked
-from services.queries import given
+from services.purchase_order_views import plain, render
 from workflows.procurement_dto import (
     ApprovalOutcome,
     ApprovalRequest,
@@ -366,87 +366,12 @@ def discard(session: Session, po_id: int, command: PoCommand) -> PoView:
 
 # --- reads ------------------------------------------------------------------------------------------
 
-def _number(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def _plain(row: Any, columns: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for column in columns:
-        value = getattr(row, column.key)
-        data[column.key] = audit.json_safe(value) if not isinstance(value, Decimal) else float(value)
-    return data
-
-
-def render(session: Session, po: PurchaseOrder) -> dict[str, Any]:
-    """The PO as the contract shows it, JSON-ready (numbers as numbers, dates ISO, times with Z)."""
-    return render_many(session, [po])[0]
-
-
-def render_many(session: Session, pos: list[PurchaseOrder]) -> list[dict[str, Any]]:
-    """A page of POs: their suppliers and lines read with one query each, whatever the page size."""
-    supplier_ids = {po.supplier_id for po in pos}
-    suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(supplier_ids)))}
-    lines: dict[int, list[PurchaseOrderLine]] = {po.id: [] for po in pos}
-    for line in session.scalars(select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id.in_(lines))
-                                .order_by(PurchaseOrderLine.purchase_order_id, PurchaseOrderLine.line_number)):
-        lines[line.purchase_order_id].append(line)
-    return [_body(po, suppliers.get(po.supplier_id), lines[po.id]) for po in pos]
-
-
-def _body(po: PurchaseOrder, supplier: Supplier | None, lines: list[PurchaseOrderLine]) -> dict[str, Any]:
-    data = _plain(po, PurchaseOrder.__table__.columns)
-    data["uid"] = str(po.uid)
-    for key in ("created_at", "updated_at", "approved_at", "ordered_at"):
-        value = getattr(po, key)
-        data[key] = value.isoformat().replace("+00:00", "Z") if value else None
-    data["supplier_name"] = supplier.name if supplier else None
-    data["line_items"] = [_plain(line, PurchaseOrderLine.__table__.columns) for line in lines]
-    for line in data["line_items"]:
-        line.pop("uid", None)
-        for key in ("created_at", "updated_at"):
-            line[key] = str(line[key]).replace("+00:00", "Z")
-    return data
-
-
 def history(session: Session, po_id: int) -> list[dict[str, Any]]:
     get_po(session, po_id)
     rows = session.scalars(select(PurchaseOrderHistory).where(PurchaseOrderHistory.purchase_order_id == po_id)
                            .order_by(PurchaseOrderHistory.created_at.desc(), PurchaseOrderHistory.id.desc()))
-    return [{**_plain(row, PurchaseOrderHistory.__table__.columns), "created_at": row.created_at.isoformat()
+    return [{**plain(row, PurchaseOrderHistory.__table__.columns), "created_at": row.created_at.isoformat()
              .replace("+00:00", "Z")} for row in rows]
-
-
-def summary(session: Session) -> dict[str, Any]:
-    counts = dict(session.execute(select(PurchaseOrder.status, func.count()).group_by(PurchaseOrder.status)).all())
-    total_value = session.scalar(select(func.coalesce(func.sum(PurchaseOrder.total_amount), 0))
-                                 .where(PurchaseOrder.status != PoStatus.CANCELLED))
-    pending_value = session.scalar(select(func.coalesce(func.sum(PurchaseOrder.total_amount), 0))
-                                   .where(PurchaseOrder.status == PoStatus.PENDING_APPROVAL))
-    received = counts.get("received", 0) + counts.get("partially_received", 0)
-    return {"total_pos": sum(counts.values()), "draft_count": counts.get("draft", 0),
-            "pending_approval_count": counts.get("pending_approval", 0), "approved_count": counts.get("approved", 0),
-            "ordered_count": counts.get("ordered", 0), "received_count": received,
-            "cancelled_count": counts.get("cancelled", 0), "total_value": float(total_value or 0),
-            "pending_value": float(pending_value or 0)}
-
-
-def search(session: Session, offset: int, limit: int, *, status: str | None, priority: str | None,
-           supplier_id: int | None, from_date: date | None, to_date: date | None,
-           text: str | None) -> tuple[list[PurchaseOrder], int]:
-    filters = given((status, PurchaseOrder.status == status), (priority, PurchaseOrder.priority == priority),
-                    (supplier_id, PurchaseOrder.supplier_id == supplier_id))
-    if from_date is not None:
-        filters.append(PurchaseOrder.po_date >= from_date)
-    if to_date is not None:
-        filters.append(PurchaseOrder.po_date <= to_date)
-    if text:
-        pattern = f"%{text}%"
-        filters.append(or_(PurchaseOrder.po_number.ilike(pattern), PurchaseOrder.requisition_number.ilike(pattern)))
-    total = session.scalar(select(func.count(PurchaseOrder.id)).where(*filters)) or 0
-    rows = session.scalars(select(PurchaseOrder).where(*filters).order_by(PurchaseOrder.id.desc())
-                           .offset(offset).limit(limit))
-    return list(rows), int(total)
 
 
 def refresh_receipt_status(session: Session, po_id: int) -> PoView:

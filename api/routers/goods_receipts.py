@@ -11,7 +11,7 @@ from api.lifecycle import create_with_start, idempotency_key, transition, update
 from api.schemas.procurement import GoodsReceiptCreate, StageBody
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from services import idempotency, purchasing, receiving
+from services import idempotency, purchase_order_views, purchasing, receiving
 from services.identity import Principal
 from workflows.goods_receipt import GoodsReceiptWorkflow, goods_receipt_workflow_id
 from workflows.procurement_dto import CreateGrn, GrnCommand, GrnInput, GrnView
@@ -89,6 +89,6 @@ async def update_stage(po_id: int, item_id: int, body: StageBody, request: Reque
                        user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     def change(session: Any) -> dict[str, Any]:
         receiving.update_stage(session, po_id, item_id, body.material_stage.value, body.notes, user.id)
-        return purchasing.render(session, purchasing.get_po(session, po_id))
+        return purchase_order_views.render(session, purchasing.get_po(session, po_id))
 
     return await in_transaction(request, change)

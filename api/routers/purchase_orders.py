@@ -22,7 +22,7 @@ from api.schemas.procurement import (
 )
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from services import approvals, purchasing
+from services import approvals, purchase_order_views, purchasing
 from services.identity import Principal
 from workflows.procurement_dto import ApprovalAction, Decision, PoCommand, PoStatus
 from workflows.purchase_order import PurchaseOrderWorkflow
@@ -35,19 +35,20 @@ def list_purchase_orders(session: SessionDep, page: int = Query(1, ge=1), page_s
                          status: PoStatus | None = None, priority: str | None = None, supplier_id: int | None = None,
                          from_date: date | None = None, to_date: date | None = None,
                          search: str | None = Query(None, max_length=100)) -> Any:
-    rows, total = purchasing.search(session, (page - 1) * page_size, page_size, status=status, priority=priority,
-                                    supplier_id=supplier_id, from_date=from_date, to_date=to_date, text=search)
-    return paged(purchasing.render_many(session, list(rows)), total, page, page_size)
+    rows, total = purchase_order_views.search(session, (page - 1) * page_size, page_size, status=status,
+                                              priority=priority, supplier_id=supplier_id, from_date=from_date,
+                                              to_date=to_date, text=search)
+    return paged(purchase_order_views.render_many(session, list(rows)), total, page, page_size)
 
 
 @router.get("/summary", dependencies=[require(Perm.PO_VIEW)])
 def summary(session: SessionDep) -> Any:
-    return purchasing.summary(session)
+    return purchase_order_views.summary(session)
 
 
 @router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)])
 def get_purchase_order(po_id: int, session: SessionDep) -> Any:
-    return purchasing.render(session, purchasing.get_po(session, po_id))
+    return purchase_order_views.render(session, purchasing.get_po(session, po_id))
 
 
 @router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)])
@@ -59,7 +60,8 @@ def history(po_id: int, session: SessionDep) -> Any:
 async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body,
-                                                            existing=purchasing.render, created=lambda v: v.data)
+                                                            existing=purchase_order_views.render,
+                                                            created=lambda v: v.data)
 
 
 @router.put("/{po_id}")
@@ -73,7 +75,7 @@ def _rendered(change: Any) -> Any:
     """A draft edit that answers the PO as rendered after the change."""
 
     def run(session: Any, *args: Any) -> dict[str, Any]:
-        return purchasing.render(session, change(session, *args))
+        return purchase_order_views.render(session, change(session, *args))
 
     return run
 
@@ -136,7 +138,7 @@ async def approve(po_id: int, body: ApprovalBody, request: Request, client: Temp
                                                                  step_number=step_number))
     if result.final:
         return (await settled_po(client, po_id, instance_id)).data
-    return await in_transaction(request, lambda s: purchasing.render(s, purchasing.get_po(s, po_id)))
+    return await in_transaction(request, lambda s: purchase_order_views.render(s, purchasing.get_po(s, po_id)))
 
 
 @router.post("/{po_id}/order")
