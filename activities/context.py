@@ -7,7 +7,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from core.request_context import RequestContext, using
+from core.request_context import MAX_REQUEST_CHARS, RequestContext, using
 
 
 def actor_ip(args: Any) -> str | None:
@@ -24,7 +24,7 @@ def actor_ip(args: Any) -> str | None:
 class _ActorContext(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        origin = RequestContext(actor_ip(input.args), f"{info.workflow_id}: {info.activity_type}"[:300])
+        origin = RequestContext(actor_ip(input.args), f"{info.workflow_id}: {info.activity_type}"[:MAX_REQUEST_CHARS])
         with using(origin):  # sync activities run in a copy of this context (the SDK copies it to the thread)
             return await super().execute_activity(input)
 

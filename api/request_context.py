@@ -3,9 +3,7 @@ served carry the caller's IP (the first `X-Forwarded-For` hop behind a proxy) an
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.request_context import RequestContext, using
-
-MAX_REQUEST_CHARS = 300
+from core.request_context import MAX_REQUEST_CHARS, RequestContext, using
 
 
 def caller_ip(scope: Scope) -> str | None:

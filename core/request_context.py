@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+MAX_REQUEST_CHARS = 300  # the audit row's `request` column
+
 
 @dataclass(frozen=True)
 class RequestContext:
