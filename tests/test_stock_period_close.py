@@ -224,7 +224,10 @@ async def test_a_repeated_snapshot_chunk_inserts_nothing_twice(session_factory):
 async def test_a_close_survives_the_worker_stopping_midway(api, admin, make_user, stocked, session_factory,
                                                            service_worker, settings, monkeypatch):
     _, _, period = stocked
-    monkeypatch.setattr(settings, "period_close_chunk_size", 1)  # one location per chunk: many chunks
+    with session_scope(session_factory) as session:  # the session's database holds every test's locations
+        locations = session.scalar(select(func.count()).select_from(Location)) or 0
+    # about 40 chunks of a few locations each, however many locations earlier tests left
+    monkeypatch.setattr(settings, "period_close_chunk_size", max(1, locations // 40))
     mark_all_ready(session_factory, period)
     approval_id = (await close(api, period, admin)).json()["approval_id"]
     assert (await api.patch(f"/api/approvals/{approval_id}/approve",
