@@ -112,12 +112,14 @@ async def create_with_start(client: Client, *, run: Any, start_input: Any, workf
 
 
 async def transition(client: Client, workflow_id: str, update: Any, arg: Any,
-                     update_key: str | None, on_gone: Callable[[], Awaitable[AppError]]) -> Any:
-    """Deliver a transition; a closed workflow means the entity is past every transition."""
+                     update_key: str | None, on_gone: Callable[[], Awaitable[AppError]],
+                     result_type: type | None = None) -> Any:
+    """Deliver a transition (an update method, or its name with `result_type`); a closed workflow means the
+    entity is past every transition."""
     handle = client.get_workflow_handle(workflow_id)
     same_update = update_key or str(uuid.uuid4())  # retries inside the deadline are the same update
     try:
-        return await guarded(lambda: handle.execute_update(update, arg, id=same_update))
+        return await guarded(lambda: handle.execute_update(update, arg, id=same_update, result_type=result_type))
     except WorkflowGone:
         raise await on_gone() from None
 

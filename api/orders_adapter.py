@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.approvals import decide, settled_po
+from api.approvals import decide, settle_po
 from api.deps import actor_of, in_transaction
 from api.purchase_order_calls import run_command
 from api.schemas.orders import PO_STATUSES_OF, OrderItemOut, OrderOut, OrderStatus, order_status
@@ -23,7 +23,7 @@ from models.procurement import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
 from services import approvals, purchasing
 from services.guards import locked
 from services.identity import Principal
-from workflows.procurement_dto import ApprovalAction, Decision, PoCommand, PoStatus, PoView
+from workflows.procurement_dto import ApprovalAction, Decision, PoCommand, PoResult, PoStatus
 
 T = TypeVar("T")
 
@@ -68,12 +68,6 @@ def order_out(po: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], deliver
         notes=po["notes"], version=po["version"], items=[_item(line) for line in lines],
         created_at=po["created_at"], updated_at=po["updated_at"],
     ).model_dump(mode="json")
-
-
-def from_view(view: PoView) -> dict[str, Any]:
-    """A lifecycle's answer (the PO rendering) as an Order. Lifecycle answers from the Order endpoints
-    (create, submit, approve) are never past `ordered`, so there is no delivery date to look up."""
-    return order_out(view.data, view.data.get("line_items") or [], None)
 
 
 def render(session: Session, pos: Sequence[PurchaseOrder]) -> list[dict[str, Any]]:
@@ -170,7 +164,7 @@ async def _order_error(request: Request, order_id: int, action: str, err: AppErr
     return err
 
 
-async def transition(request: Request, client: Client, order_id: int, update: Any, command: PoCommand) -> PoView:
+async def transition(request: Request, client: Client, order_id: int, update: Any, command: PoCommand) -> PoResult:
     """A PO transition delivered exactly as `/purchase-orders` delivers it."""
     try:
         return await run_command(request, client, order_id, update, command)
@@ -178,14 +172,15 @@ async def transition(request: Request, client: Client, order_id: int, update: An
         raise await _order_error(request, order_id, command.action, err) from err
 
 
-def _pending(session: Session, order_id: int) -> tuple[int, int]:
+def _pending(session: Session, order_id: int) -> tuple[int, int, str | None]:
     po = session.get(PurchaseOrder, order_id)
     if po is None:
         raise not_found("Order", order_id)
     if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
         status = order_status(po.status)
         raise workflow_violation(f"Order {po.po_number} is {status}, not pending approval", {"status": status})
-    return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).current_step
+    instance = approvals.get_instance(session, po.approval_instance_id)
+    return instance.id, instance.current_step, instance.workflow_id
 
 
 async def decide_order(request: Request, client: Client, user: Principal, order_id: int, action: ApprovalAction,
@@ -193,13 +188,12 @@ async def decide_order(request: Request, client: Client, user: Principal, order_
     """The decision path of `POST /purchase-orders/{id}/approve`: the current step of the PO's approval
     instance is pinned, the approval workflow decides (role, limit, segregation of duties), and a final
     decision answers once the PO lifecycle has applied it."""
-    instance_id, step_number = await in_transaction(request, _pending, order_id)
+    instance_id, step_number, engine = await in_transaction(request, _pending, order_id)
     if action != ApprovalAction.APPROVED and not comments:
         raise AppError("VALIDATION_ERROR", 422, f"A {action.value} decision needs comments",
                        [{"loc": ["body", "comments"], "msg": "Field required", "type": "missing"}])
     result = await decide(client, request, instance_id, Decision(action=action, comments=comments,
                                                                  actor=actor_of(user, request),
-                                                                 step_number=step_number))
-    if result.final:
-        return from_view(await settled_po(client, order_id, instance_id))
+                                                                 step_number=step_number), engine)
+    await settle_po(client, order_id, instance_id, result)
     return await in_transaction(request, read_order, order_id)

@@ -1,4 +1,5 @@
-"""Calls into the purchase-order lifecycle shared by `/purchase-orders` and its `/orders` view."""
+"""Calls into the purchase-order lifecycle shared by `/purchase-orders` and its `/orders` view. Transitions
+answer the PO's status and version; the body is read from PostgreSQL after them."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -12,50 +13,56 @@ from api.lifecycle import create_with_start, idempotency_key, transition, update
 from api.schemas.procurement import PurchaseOrderCreate
 from core.errors import AppError, workflow_violation
 from models.procurement import PurchaseOrder
-from services import idempotency, purchasing
+from services import idempotency, purchase_order_views, purchasing
 from services.identity import Principal
-from workflows.procurement_dto import CreatePo, PoCommand, PoInput, PoView
+from workflows.procurement_dto import CreatePo, PoCommand, PoLifecycleInput, PoResult
 from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
 
 T = TypeVar("T")
 
 
 def _prepare(session: Session, key: str | None,
-             existing: Callable[[Session, PurchaseOrder], T]) -> tuple[int, T | None]:
+             render: Callable[[Session, PurchaseOrder], T]) -> tuple[int, T | None]:
     """The PO id to create; with an `Idempotency-Key` seen before, the PO it created (rendered)."""
     earlier = idempotency.known_id(session, "purchase_order", key)
     if earlier is not None:
         po = purchasing.find_po(session, earlier)
-        return earlier, existing(session, po) if po is not None else None
+        return earlier, render(session, po) if po is not None else None
     return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
 
 
 async def create_purchase_order(request: Request, client: Client, user: Principal, body: PurchaseOrderCreate, *,
-                                existing: Callable[[Session, PurchaseOrder], T], created: Callable[[PoView], T]) -> T:
+                                render: Callable[[Session, PurchaseOrder], T]) -> T:
     """A draft PO through its lifecycle: reserve the id (the same `Idempotency-Key` always gets the same PO,
     whichever path created it), then update-with-start `purchase-order-{id}` with the create as its first
-    update. `existing` renders a PO created before with the same key, `created` the lifecycle's answer."""
-    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request), existing)
+    update; the answer is the PO as `render` shows it."""
+    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request), render)
     if created_before is not None:
         return created_before
-    view: PoView = await create_with_start(
-        client, run=PurchaseOrderWorkflow.run, start_input=PoInput(po_id=po_id),
+    await create_with_start(
+        client, run=PurchaseOrderWorkflow.run, start_input=PoLifecycleInput(po_id=po_id),
         workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
         request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
-        result_type=PoView, entity_type="purchase_order", entity_id=po_id,
+        result_type=PoResult, entity_type="purchase_order", entity_id=po_id,
         summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}")
-    return created(view)
+    return await rendered(request, po_id, render)
 
 
+async def rendered(request: Request, po_id: int,
+                   render: Callable[[Session, PurchaseOrder], Any] = purchase_order_views.render) -> Any:
+    """The PO's body as it is now (after a transition)."""
+    return await in_transaction(request, lambda s: render(s, purchasing.get_po(s, po_id)))
 
-async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoView:
-    """Deliver a PO transition; a closed lifecycle means the PO is past every transition."""
+
+async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoResult:
+    """Deliver a PO transition (the update names are the same for every PO workflow type); a closed
+    lifecycle means the PO is past every transition."""
 
     async def gone() -> AppError:
         po = await in_transaction(request, lambda s: purchasing.get_po(s, po_id))
         return workflow_violation(f"Cannot {command.action} purchase order {po.po_number} in status {po.status}",
                                   {"status": po.status})
 
-    view: PoView = await transition(client, purchase_order_workflow_id(po_id), update, command,
-                                    update_id(request, command.action), gone)
-    return view
+    result: PoResult = await transition(client, purchase_order_workflow_id(po_id), update, command,
+                                        update_id(request, command.action), gone)
+    return result

@@ -11,14 +11,16 @@ from temporalio.client import Client
 from api.approvals import decide
 from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, idempotency_key, settled_or_finished
-from core.errors import AppError
+from core.errors import AppError, not_found
 from core.permissions import Perm, has_permission
 from models.stock import Transfer
-from services import stock_access, stock_transfers
+from services import approvals, stock_access, stock_transfers
 from services.identity import Principal
+from services.stock_records import as_uuid
 from workflows.procurement_dto import ApprovalAction, Decision
-from workflows.stock_dto import CreateTransfer, TransferInput, TransferLineInput, TransferView
+from workflows.stock_dto import CreateTransfer, TransferInput, TransferLineInput, TransferResult, TransferView
 from workflows.transfer import TransferWorkflow, transfer_workflow_id
+from workflows.transfer_v1 import TransferV1Workflow
 
 
 def transfer_uid_for(user: Principal, key: str | None) -> str:
@@ -46,22 +48,23 @@ async def request_transfer(request: Request, client: Client, user: Principal, fr
         return earlier
     create = CreateTransfer(actor=actor_of(user, request), transfer_uid=uid, from_location_uid=from_location,
                             to_location_uid=to_location, request_date=request_date, notes=notes, lines=lines)
-    view: TransferView = await create_with_start(
+    await create_with_start(
         client, run=TransferWorkflow.run, start_input=TransferInput(transfer_uid=uid),
         workflow_id=transfer_workflow_id(uid), create=TransferWorkflow.create, request=create,
-        result_type=TransferView, entity_type="transfer", entity_id=0,
+        result_type=TransferResult, entity_type="transfer", entity_id=0,
         summary=f"Transfer {from_location} → {to_location}", update_key=f"create-transfer-{uid}")
-    return view
+    return await in_transaction(request, stock_transfers.current_view, uid)
 
 
-def _pending(session: Session, user: Principal, transfer_uid: str) -> tuple[int, int]:
-    view = stock_transfers.current_view(session, transfer_uid)
-    transfer = session.get(Transfer, view.id)
-    assert transfer is not None
+def _pending(session: Session, user: Principal, transfer_uid: str) -> tuple[int, str | None]:
+    """The open approval a decision on this transfer decides, and the workflow whose engine runs it."""
+    transfer = session.scalars(select(Transfer).where(Transfer.uid == as_uuid(transfer_uid, "Transfer"))).first()
+    if transfer is None:
+        raise not_found("Transfer", transfer_uid)
     if transfer.status != "PENDING_APPROVAL" or transfer.approval_id is None:
         raise AppError("INVALID_STATUS", 400, f"Transfer {transfer.transfer_no} is {transfer.status}; only a "
                        "PENDING_APPROVAL transfer can be approved or rejected", {"status": transfer.status})
-    return transfer.id, transfer.approval_id
+    return transfer.approval_id, approvals.get_instance(session, transfer.approval_id).workflow_id
 
 
 async def decide_transfer(request: Request, client: Client, user: Principal, transfer_uid: str,
@@ -69,12 +72,11 @@ async def decide_transfer(request: Request, client: Client, user: Principal, tra
     """Approve (stock moves, COMPLETED) or reject (REJECTED) through the transfer's approval."""
     if not has_permission(user.role, Perm.STOCK_APPROVE, user.is_superuser):
         raise AppError("ACCESS_DENIED", 403, "Only a SUPERVISOR or ADMIN may decide transfers")
-    _, instance_id = await in_transaction(request, _pending, user, transfer_uid)
-    await decide(client, request, instance_id, Decision(action=action, comments=comments,
-                                                        actor=actor_of(user, request)))
-
-    view: TransferView | None = await settled_or_finished(client, transfer_workflow_id(transfer_uid),
-                                                          TransferWorkflow.settled, instance_id)
-    if view is None:
-        view = await in_transaction(request, stock_transfers.current_view, transfer_uid)
+    instance_id, engine = await in_transaction(request, _pending, user, transfer_uid)
+    result = await decide(client, request, instance_id, Decision(action=action, comments=comments,
+                                                                 actor=actor_of(user, request)), engine)
+    if not result.settled:  # a `Transfer` lifecycle records the outcome after its approval child ends
+        await settled_or_finished(client, transfer_workflow_id(transfer_uid), TransferV1Workflow.settled,
+                                  instance_id)
+    view: TransferView = await in_transaction(request, stock_transfers.current_view, transfer_uid)
     return view

@@ -23,6 +23,10 @@ class DocumentSequence(Base):
     last_value: Mapped[int] = mapped_column(default=0)
 
 
+PO_WORKFLOW_TYPE = "PurchaseOrderV2"  # of new purchase orders
+LEGACY_PO_WORKFLOW_TYPE = "PurchaseOrder"
+
+
 class PurchaseOrder(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "purchase_orders"
     # `search=` matches any part of the PO or requisition number (ILIKE '%…%'): trigram indexes serve it.
@@ -36,6 +40,9 @@ class PurchaseOrder(IdMixin, TimestampMixin, VersionMixin, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
     priority: Mapped[str] = mapped_column(String(20), default="normal", index=True)
+    # The workflow type of its lifecycle: `PurchaseOrderV2` runs approval and receipts inside it; `PurchaseOrder`
+    # (created before it) runs them in `approval-{id}` and `goods-receipt-{id}` workflows of their own.
+    workflow_type: Mapped[str] = mapped_column(String(40), default=PO_WORKFLOW_TYPE, server_default=PO_WORKFLOW_TYPE)
     po_date: Mapped[date] = mapped_column(Date, server_default=func.current_date())
     required_date: Mapped[date | None] = mapped_column(Date)
     expected_delivery_date: Mapped[date | None] = mapped_column(Date)

@@ -156,6 +156,7 @@ class DecisionTarget:
     current_step: int
     reference_type: str
     reference_id: int
+    engine_workflow_id: str | None = None  # the workflow whose approval engine decides it
 
 
 def decision_target(session: Session, instance_id: int) -> DecisionTarget:
@@ -165,7 +166,8 @@ def decision_target(session: Session, instance_id: int) -> DecisionTarget:
     if instance.status not in OPEN:
         raise AppError("ALREADY_DECIDED", 409, f"Workflow instance {instance.id} is {instance.status}; it is no "
                        "longer waiting for a decision", {"instance_id": instance.id, "status": instance.status})
-    return DecisionTarget(instance.id, instance.current_step, instance.reference_type, instance.reference_id)
+    return DecisionTarget(instance.id, instance.current_step, instance.reference_type, instance.reference_id,
+                          instance.workflow_id)
 
 
 def cancel_target(session: Session, instance_id: int, principal: Principal) -> DecisionTarget:
@@ -177,7 +179,8 @@ def cancel_target(session: Session, instance_id: int, principal: Principal) -> D
     if instance.status not in OPEN:
         raise workflow_violation(f"Workflow instance {instance.id} is {instance.status} and cannot be cancelled",
                                  {"instance_id": instance.id, "status": instance.status})
-    return DecisionTarget(instance.id, instance.current_step, instance.reference_type, instance.reference_id)
+    return DecisionTarget(instance.id, instance.current_step, instance.reference_type, instance.reference_id,
+                          instance.workflow_id)
 
 
 def record_cancel_request(session: Session, instance_id: int, actor_id: int, reason: str | None) -> None:

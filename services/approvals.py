@@ -61,7 +61,10 @@ def steps_for(session: Session, template: ApprovalTemplate, amount: Decimal) -> 
 
 def create_instance(session: Session, *, template_id: int | None, reference_type: str, reference_id: int,
                     reference_number: str, amount: Decimal, currency: str, requester_id: int, steps: list[StepPlan],
-                    priority: str, extra_data: dict[str, Any], notes: str | None) -> ApprovalInstance:
+                    priority: str, extra_data: dict[str, Any], notes: str | None,
+                    workflow_id: str | None = None) -> ApprovalInstance:
+    """The request and its audit row. `workflow_id` names the workflow whose engine decides it (the entity's
+    own lifecycle); by default its own `approval-{id}` workflow."""
     status = ApprovalStatus.PENDING if steps else ApprovalStatus.APPROVED
     due = utcnow() + timedelta(seconds=sum(s.sla_seconds for s in steps)) if steps else None
     instance = ApprovalInstance(template_id=template_id, reference_type=reference_type, reference_id=reference_id,
@@ -71,7 +74,7 @@ def create_instance(session: Session, *, template_id: int | None, reference_type
                                 completed_at=None if steps else utcnow())
     session.add(instance)
     session.flush()
-    instance.workflow_id = f"approval-{instance.id}" if steps else None
+    instance.workflow_id = (workflow_id or f"approval-{instance.id}") if steps else None
     audit.record(session, actor_id=requester_id, entity_type="approval_instance", entity_id=instance.id,
                  action_type="APPROVAL_REQUESTED", payload_diff=audit.created(
                      {"reference_type": reference_type, "reference_id": reference_id, "amount": amount,

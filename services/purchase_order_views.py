@@ -41,6 +41,7 @@ def render_many(session: Session, pos: list[PurchaseOrder]) -> list[dict[str, An
 
 def _body(po: PurchaseOrder, supplier: Supplier | None, lines: list[PurchaseOrderLine]) -> dict[str, Any]:
     data = plain(po, PurchaseOrder.__table__.columns)
+    del data["workflow_type"]  # how its lifecycle runs: for the API, not the contract
     data["uid"] = str(po.uid)
     for key in ("created_at", "updated_at", "approved_at", "ordered_at"):
         value = getattr(po, key)

@@ -24,9 +24,10 @@ from workflows.procurement_dto import (
     ApprovalRequest,
     ApprovalStatus,
     PoCommand,
+    PoResult,
     PoStatus,
     PoView,
-    SubmitResult,
+    StepEffect,
 )
 
 CENT = Decimal("0.01")
@@ -227,17 +228,26 @@ def delete_line(session: Session, po_id: int, line_id: int, actor_id: int) -> Pu
 # --- lifecycle effects (called from the purchase-order workflow's activities) ------------------------
 
 def view(session: Session, po: PurchaseOrder) -> PoView:
+    """The PO with its rendered body (what the first lifecycles carried through Temporal)."""
     return PoView(id=po.id, status=PoStatus(po.status), version=po.version, total_amount=po.total_amount,
                   revision_number=po.revision_number, approval_instance_id=po.approval_instance_id,
-                  data=render(session, po))
+                  po_number=po.po_number, data=render(session, po))
 
 
-def submit(session: Session, po_id: int, command: PoCommand, op_key: str) -> SubmitResult:
+def result(po: PurchaseOrder) -> PoResult:
+    """What a lifecycle needs of the PO after an effect; the API reads the body itself."""
+    return PoResult(id=po.id, status=PoStatus(po.status), version=po.version,
+                    approval_instance_id=po.approval_instance_id, po_number=po.po_number)
+
+
+def submit(session: Session, po_id: int, command: PoCommand, op_key: str,
+           engine_workflow_id: str | None = None) -> tuple[PurchaseOrder, ApprovalRequest | None]:
     """Hand the PO to the approval engine with its total; below the auto-approve threshold it is
-    approved at once. A resubmission (after rejection or return) is the next revision."""
+    approved at once. A resubmission (after rejection or return) is the next revision. With
+    `engine_workflow_id` the engine runs in that workflow (the PO's own) and the first step opens here."""
     po = get_po(session, po_id, lock=True)
     if not claim_operation(session, op_key):
-        return SubmitResult(po=view(session, po), approval=_pending_request(session, po))
+        return po, _pending_request(session, po)
     require_draft(po, "submit")
     check_version(po, command.expected_version, "Purchase order")
     if not lines_of(session, po.id):
@@ -250,7 +260,8 @@ def submit(session: Session, po_id: int, command: PoCommand, op_key: str) -> Sub
     instance = approvals.create_instance(
         session, template_id=template_id, reference_type="purchase_order", reference_id=po.id,
         reference_number=po.po_number, amount=po.total_amount, currency=po.currency, requester_id=command.actor.id,
-        steps=steps, priority=po.priority, notes=notes, extra_data=_extra_data(session, po))
+        steps=steps, priority=po.priority, notes=notes, extra_data=_extra_data(session, po),
+        workflow_id=engine_workflow_id)
     po.approval_instance_id, po.version = instance.id, po.version + 1
     _history(session, po, command.actor.id, "submitted", PoStatus.DRAFT, PoStatus.PENDING_APPROVAL,
              notes or "Submitted for approval", command.actor.ip_address)
@@ -261,8 +272,11 @@ def submit(session: Session, po_id: int, command: PoCommand, op_key: str) -> Sub
     audit.record(session, actor_id=command.actor.id, entity_type="purchase_order", entity_id=po.id,
                  action_type="PO_SUBMITTED", payload_diff={"status": {"old": "draft", "new": po.status},
                                                            "approval_instance_id": {"old": None, "new": instance.id}})
+    if steps and engine_workflow_id is not None:
+        approvals.open_step(session, StepEffect(instance_id=instance.id, step=steps[0],
+                                                op_key=f"{engine_workflow_id}:step-1"))
     session.flush()
-    return SubmitResult(po=view(session, po), approval=_request(po, instance.id, steps, command.actor.id))
+    return po, _request(po, instance.id, steps, command.actor.id)
 
 
 def _request(po: PurchaseOrder, instance_id: int, steps: list[Any], requester_id: int) -> ApprovalRequest | None:
@@ -294,12 +308,12 @@ def _approve(session: Session, po: PurchaseOrder, approver_id: int | None, comme
         _history(session, po, None, "approved", PoStatus.PENDING_APPROVAL, PoStatus.APPROVED, comments)
 
 
-def apply_outcome(session: Session, po_id: int, outcome: ApprovalOutcome) -> PoView:
+def apply_outcome(session: Session, po_id: int, outcome: ApprovalOutcome) -> PurchaseOrder:
     """The approval engine's answer: approved → approved; rejected, returned or a cancelled approval → back
     to draft (a cancelled PO stays cancelled)."""
     po = get_po(session, po_id, lock=True)
     if po.approval_instance_id != outcome.instance_id or po.status != PoStatus.PENDING_APPROVAL:
-        return view(session, po)  # already applied, or the PO moved on (cancelled)
+        return po  # already applied, or the PO moved on (cancelled)
     before = po.status
     if outcome.status == ApprovalStatus.APPROVED:
         _approve(session, po, outcome.decided_by, outcome.comments)
@@ -313,10 +327,10 @@ def apply_outcome(session: Session, po_id: int, outcome: ApprovalOutcome) -> PoV
                  action_type=f"PO_{outcome.status.value.upper()}",
                  payload_diff={"status": {"old": before, "new": po.status}})
     session.flush()
-    return view(session, po)
+    return po
 
 
-def order(session: Session, po_id: int, command: PoCommand) -> PoView:
+def order(session: Session, po_id: int, command: PoCommand) -> PurchaseOrder:
     po = get_po(session, po_id, lock=True)
     check_version(po, command.expected_version, "Purchase order")
     if po.status != PoStatus.APPROVED:
@@ -330,10 +344,10 @@ def order(session: Session, po_id: int, command: PoCommand) -> PoView:
                  action_type="PO_ORDERED", payload_diff={"status": {"old": "approved", "new": "ordered"},
                                                          "tracking_number": {"old": None, "new": po.tracking_number}})
     session.flush()
-    return view(session, po)
+    return po
 
 
-def cancel(session: Session, po_id: int, command: PoCommand) -> PoView:
+def cancel(session: Session, po_id: int, command: PoCommand) -> PurchaseOrder:
     po = get_po(session, po_id, lock=True)
     check_version(po, command.expected_version, "Purchase order")
     received = session.scalar(select(func.coalesce(func.sum(PurchaseOrderLine.quantity_received), 0))
@@ -349,14 +363,17 @@ def cancel(session: Session, po_id: int, command: PoCommand) -> PoView:
                  action_type="PO_CANCELLED", payload_diff={"status": {"old": before, "new": "cancelled"},
                                                            "reason": {"old": None, "new": po.cancel_reason}})
     session.flush()
-    return view(session, po)
+    return po
 
 
-def discard(session: Session, po_id: int, command: PoCommand) -> PoView:
-    """Delete a draft PO (its lines and history go with it); the audit trail keeps the record."""
+def discard(session: Session, po_id: int, command: PoCommand, rendered: bool = False) -> PoView:
+    """Delete a draft PO (its lines and history go with it); the audit trail keeps the record. The answer
+    carries the PO's body only when `rendered` (the first lifecycles carried it)."""
     po = get_po(session, po_id, lock=True)
     require_draft(po, "delete")
-    result = view(session, po)
+    result = view(session, po) if rendered else PoView(
+        id=po.id, status=PoStatus(po.status), version=po.version, total_amount=po.total_amount,
+        revision_number=po.revision_number, po_number=po.po_number)
     audit.record(session, actor_id=command.actor.id, entity_type="purchase_order", entity_id=po.id,
                  action_type="PO_DELETED", payload_diff={"po_number": {"old": po.po_number, "new": None}})
     session.delete(po)
@@ -374,14 +391,14 @@ def history(session: Session, po_id: int) -> list[dict[str, Any]]:
              .replace("+00:00", "Z")} for row in rows]
 
 
-def refresh_receipt_status(session: Session, po_id: int) -> PoView:
+def refresh_receipt_status(session: Session, po_id: int) -> PurchaseOrder:
     """After a receipt was accepted: `received` when every line is fully accepted, else `partially_received`."""
     po = get_po(session, po_id, lock=True)
     if po.status not in (PoStatus.APPROVED, PoStatus.ORDERED, PoStatus.PARTIALLY_RECEIVED):
-        return view(session, po)
+        return po
     lines = lines_of(session, po.id)
     if not any(line.quantity_accepted > 0 for line in lines):
-        return view(session, po)
+        return po
     target = (PoStatus.RECEIVED if all(line.quantity_accepted >= line.quantity_ordered for line in lines)
               else PoStatus.PARTIALLY_RECEIVED)
     if target != po.status:
@@ -391,4 +408,4 @@ def refresh_receipt_status(session: Session, po_id: int) -> PoView:
         audit.record(session, actor_id=None, entity_type="purchase_order", entity_id=po.id,
                      action_type=f"PO_{target.value.upper()}", payload_diff={"status": {"old": before, "new": target}})
         session.flush()
-    return view(session, po)
+    return po

@@ -73,9 +73,7 @@ def create(session: Session, grn_id: int, po_id: int, body: dict[str, Any], acto
     if existing is not None:
         return existing
     po = purchasing.get_po(session, po_id, lock=True)
-    if po.status not in RECEIVABLE:
-        raise AppError("WORKFLOW_VIOLATION", 409, f"Goods can be received only against an approved or ordered "
-                       f"purchase order; {po.po_number} is {po.status}", {"status": po.status})
+    require_receivable(po)
     po_lines = {line.id: line for line in purchasing.lines_of(session, po.id)}
     lines = [_typed_line(line) for line in body.get("line_items") or []]
     if not lines:
@@ -108,6 +106,12 @@ def create(session: Session, grn_id: int, po_id: int, body: dict[str, Any], acto
                       "lines": len(lines)}))
     session.flush()
     return grn
+
+
+def require_receivable(po: PurchaseOrder) -> None:
+    if po.status not in RECEIVABLE:
+        raise AppError("WORKFLOW_VIOLATION", 409, f"Goods can be received only against an approved or ordered "
+                       f"purchase order; {po.po_number} is {po.status}", {"status": po.status})
 
 
 def _check_open_quantity(session: Session, po: PurchaseOrder, po_lines: dict[int, PurchaseOrderLine],

@@ -21,9 +21,18 @@ from services import approvals, stock_documents, stock_ledger, stock_records, st
 from services.stock_ledger import Movement
 from services.stock_posting import period_for_posting
 from services.stock_records import as_uuid
-from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, ApprovalRequest, DecisionEffect, StepPlan
+from workflows.procurement_dto import (
+    ApprovalAction,
+    ApprovalOutcome,
+    ApprovalRequest,
+    ApprovalStatus,
+    DecisionEffect,
+    StepEffect,
+    StepPlan,
+    TaskView,
+)
 from workflows.production_dto import Actor
-from workflows.stock_dto import CreateTransfer, TransferStatus, TransferView
+from workflows.stock_dto import CreateTransfer, TransferDecisionEffect, TransferResult, TransferStatus, TransferView
 
 REFERENCE_TYPE = "transfer"
 
@@ -35,12 +44,36 @@ def approval_step() -> StepPlan:
 
 
 def create(session: Session, request: CreateTransfer) -> TransferView:
+    """A transfer requested by a `Transfer` lifecycle (its approval runs in an `approval-{id}` child)."""
+    transfer = _create(session, request, None)
+    return view(session, transfer, _approval_request(session, transfer))
+
+
+def request_transfer(session: Session, request: CreateTransfer, engine_workflow_id: str) -> TransferResult:
+    """A transfer requested by a `TransferV2` lifecycle, which runs its approval: step 1 opens here."""
+    transfer = _create(session, request, engine_workflow_id)
+    approval = _approval_request(session, transfer)
+    if approval is not None:
+        approvals.open_step(session, StepEffect(instance_id=approval.instance_id, step=approval.steps[0],
+                                                op_key=f"{engine_workflow_id}:step-1"))
+    return result(session, transfer, approval)
+
+
+def result(session: Session, transfer: Transfer, approval: ApprovalRequest | None = None) -> TransferResult:
+    codes = dict(session.execute(select(Location.id, Location.code).where(
+        Location.id.in_((transfer.from_location_id, transfer.to_location_id)))).all())
+    return TransferResult(id=transfer.id, status=TransferStatus(transfer.status), transfer_no=transfer.transfer_no,
+                          route=f"{codes.get(transfer.from_location_id)} → {codes.get(transfer.to_location_id)}",
+                          total_value=transfer.total_value, approval=approval)
+
+
+def _create(session: Session, request: CreateTransfer, engine_workflow_id: str | None) -> Transfer:
     """The request, its lines and its approval instance under a provisional number; the TRF number is taken as
     the last write before the commit (the sequence row is held only for the commit and a refused request
     consumes no number), then written where it shows: the approval's reference and the audit row."""
     existing = _by_uid(session, request.transfer_uid, missing_ok=True)
     if existing is not None:  # a retried create
-        return view(session, existing, _approval_request(session, existing))
+        return existing
     source, destination = _location(session, request.from_location_uid), _location(session, request.to_location_uid)
     if source.id == destination.id:
         raise AppError("VALIDATION_ERROR", 400, "Source and destination must differ",
@@ -59,7 +92,8 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
         session, template_id=None, reference_type=REFERENCE_TYPE, reference_id=transfer.id,
         reference_number=transfer.transfer_no, amount=transfer.total_value, currency="SAR",
         requester_id=request.actor.id, steps=[approval_step()], priority="normal",
-        extra_data={"from": source.code, "to": destination.code}, notes=request.notes)
+        extra_data={"from": source.code, "to": destination.code}, notes=request.notes,
+        workflow_id=engine_workflow_id)
     transfer.approval_id = instance.id
     session.flush()  # everything else first: the sequence row is locked from here to the commit
     transfer.transfer_no = instance.reference_number = yearly_number(session, "TRF")
@@ -68,7 +102,7 @@ def create(session: Session, request: CreateTransfer) -> TransferView:
                      {"transfer_no": transfer.transfer_no, "location_id": source.id, "to_location_id": destination.id,
                       "total_value": transfer.total_value, "status": transfer.status}))
     session.flush()
-    return view(session, transfer, _approval_request(session, transfer))
+    return transfer
 
 
 def _add_lines(session: Session, transfer: Transfer, source: Location, request: CreateTransfer,
@@ -130,11 +164,36 @@ def on_decision(session: Session, transfer_id: int, effect: DecisionEffect) -> N
 
 def apply_outcome(session: Session, transfer_uid: str, outcome: ApprovalOutcome) -> TransferView:
     """After the approval finished: a rejection (or withdrawal) ends the transfer, with its reason."""
+    return view(session, _apply_outcome(session, transfer_uid, outcome))
+
+
+def _apply_outcome(session: Session, transfer_uid: str, outcome: ApprovalOutcome) -> Transfer:
     transfer = _by_uid(session, transfer_uid, lock=True)
     if transfer.status == TransferStatus.PENDING_APPROVAL and outcome.status.value != "approved":
         transfer.rejection_reason = outcome.comments
         _decided(session, transfer, outcome.decided_by, TransferStatus.REJECTED)
-    return view(session, transfer)
+    return transfer
+
+
+def decide(session: Session, effect: TransferDecisionEffect) -> tuple[TransferResult, TaskView]:
+    """A `TransferV2` decision, in one transaction: recorded (an approval moves the stock, `on_decision`), the
+    request closed, and a rejection applied. Retrying is harmless: each part finds its own work done."""
+    decision = effect.decision.decision
+    task = approvals.record_decision(session, effect.decision)
+    outcome = ApprovalOutcome(instance_id=effect.decision.instance_id, status=ApprovalStatus(decision.action.value),
+                              decided_by=decision.actor.id, comments=decision.comments)
+    return _closed(session, effect.transfer_uid, outcome), task
+
+
+def withdraw(session: Session, transfer_uid: str, instance_id: int, actor_id: int | None) -> TransferResult:
+    """The request withdrawn (by its requester or an admin): the transfer ends REJECTED."""
+    outcome = ApprovalOutcome(instance_id=instance_id, status=ApprovalStatus.CANCELLED, decided_by=actor_id)
+    return _closed(session, transfer_uid, outcome)
+
+
+def _closed(session: Session, transfer_uid: str, outcome: ApprovalOutcome) -> TransferResult:
+    approvals.finish(session, outcome)
+    return result(session, _apply_outcome(session, transfer_uid, outcome))
 
 
 def _decided(session: Session, transfer: Transfer, actor_id: int | None, status: TransferStatus) -> None:

@@ -171,7 +171,7 @@ async def test_a_retried_submit_keeps_the_plan_its_first_attempt_made(api, make_
     effect = PoEffect(po_id=po["id"], op_key=unique("submit"),
                       command=PoCommand(action="submit", actor=Actor(id=buyer.id, role="purchase")))
     activities = PurchasingActivities(session_factory)
-    first = ActivityEnvironment().run(activities.submit_purchase_order, effect)
+    first = ActivityEnvironment().run(activities.submit_po, effect)
     with session_factory() as session:  # the policy changes before the retry
         template = ApprovalTemplate(name=unique("one step"), entity_type="purchase_order", is_active=True)
         session.add(template)
@@ -181,7 +181,7 @@ async def test_a_retried_submit_keeps_the_plan_its_first_attempt_made(api, make_
         session.commit()
         template_id = template.id
     try:
-        retried = ActivityEnvironment().run(activities.submit_purchase_order, effect)
+        retried = ActivityEnvironment().run(activities.submit_po, effect)
     finally:
         with session_factory() as session:
             session.get(ApprovalTemplate, template_id).is_active = False

@@ -11,11 +11,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.console_helpers import V1, crew, data, dispose, ready_pack, running_batch, sealed_module
-from tests.procurement_helpers import PO, decide, submitted_po
+from tests.procurement_helpers import PO, decide, draft_po
 from worker import WORKFLOWS
-from workflows.approval import approval_workflow_id
 from workflows.batch import batch_workflow_id
-from workflows.goods_receipt import goods_receipt_workflow_id
 from workflows.pack import pack_workflow_id
 from workflows.purchase_order import purchase_order_workflow_id
 
@@ -51,20 +49,24 @@ async def run_lifecycles(api, make_user) -> list[str]:
 
 
 async def run_procurement(api, make_user, session_factory) -> list[str]:
-    """A two-step PO approved, ordered, received and accepted."""
+    """A two-step PO approved, ordered, received in two parts, inspected and accepted: one `PurchaseOrderV2`
+    lifecycle holding its approval and both goods receipts."""
     buyer, head, director = (await make_user("purchase"), await make_user("head_of_operations"),
                              await make_user("director"))
-    store = await make_user("store")
-    po = await submitted_po(api, buyer, session_factory, "30000")
+    store, qa = await make_user("store"), await make_user("qa")
+    po = await draft_po(api, buyer, session_factory, "30000", requires_inspection=True)
+    assert (await api.post(f"{PO}/{po['id']}/submit", headers=buyer.headers)).status_code == 200
     await decide(api, head, po["id"])
     await decide(api, director, po["id"])
     await api.post(f"{PO}/{po['id']}/order", params={"tracking_number": "TRK"}, headers=buyer.headers)
     line = po["line_items"][0]
-    grn = (await api.post(f"{PO}/{po['id']}/receive", headers=store.headers, json={
-        "line_items": [{"po_line_item_id": line["id"], "quantity_received": 1}]})).json()
-    await api.post(f"{PO}/grn/{grn['id']}/accept", headers=store.headers)
-    return [purchase_order_workflow_id(po["id"]), approval_workflow_id(po["approval_instance_id"]),
-            goods_receipt_workflow_id(grn["id"])]
+    for part in (0.4, 0.6):
+        grn = (await api.post(f"{PO}/{po['id']}/receive", headers=store.headers, json={
+            "line_items": [{"po_line_item_id": line["id"], "quantity_received": part}]})).json()
+        await api.post(f"{PO}/grn/{grn['id']}/inspect", headers=qa.headers, params={"inspection_passed": True})
+        accepted = await api.post(f"{PO}/grn/{grn['id']}/accept", headers=store.headers)
+        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
+    return [purchase_order_workflow_id(po["id"])]
 
 
 async def test_fresh_histories_replay(api, make_user, temporal_client: Client, session_factory):

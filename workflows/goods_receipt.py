@@ -1,4 +1,5 @@
-"""The goods-receipt lifecycle (`goods-receipt-{id}`): a GRN that needs inspection waits in
+"""The goods-receipt lifecycle of purchase orders started before `PurchaseOrderV2` (whose receipts run inside
+the PO's own lifecycle), kept so those finish. `goods-receipt-{id}`: a GRN that needs inspection waits in
 pending_inspection for QA; a passed (or inspection-free) GRN waits for Store to accept it into inventory;
 acceptance tells the purchase order, whose lifecycle then moves to partially_received or received."""
 
@@ -11,7 +12,8 @@ with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from workflows.lifecycle import effect, op_key, require_permission, require_state, show
     from workflows.procurement_dto import CreateGrn, GrnCommand, GrnEffect, GrnInput, GrnState, GrnStatus, GrnView
-    from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+    from workflows.purchase_order import purchase_order_workflow_id
+    from workflows.purchase_order_v1 import PurchaseOrderV1Workflow
 
 AWAITING_ACCEPTANCE = (GrnStatus.DRAFT, GrnStatus.INSPECTION_PASSED)
 FINISHED = (GrnStatus.ACCEPTED, GrnStatus.INSPECTION_FAILED, GrnStatus.REJECTED)
@@ -36,9 +38,9 @@ class GoodsReceiptWorkflow:
         await workflow.wait_condition(lambda: self.abandoned or self.state.status in FINISHED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.po_news and self.state.po_id is not None:
-            po = workflow.get_external_workflow_handle_for(PurchaseOrderWorkflow.run,
-                                                           purchase_order_workflow_id(self.state.po_id))
-            await po.signal(PurchaseOrderWorkflow.receipts_changed)
+            po: workflow.ExternalWorkflowHandle[PurchaseOrderV1Workflow] = workflow.get_external_workflow_handle_for(
+                PurchaseOrderV1Workflow.run, purchase_order_workflow_id(self.state.po_id))
+            await po.signal(PurchaseOrderV1Workflow.receipts_changed)
         return self.state
 
     @workflow.update

@@ -4,13 +4,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm, has_permission
     from workflows.production_dto import Actor
-    from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
+    from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
 
 T = TypeVar("T")
 
@@ -56,11 +56,19 @@ def require_state(current: str, allowed: tuple[str, ...], entity: str, entity_id
                         allowed_from=list(allowed), action=action)
 
 
-def show(entity_type: str, entity_id: int, status: str, details: str) -> None:
-    """What operators see in the Temporal UI: search attributes and the current details."""
-    if workflow.info().typed_search_attributes.get(ENTITY_STATUS) != status:
-        workflow.upsert_search_attributes([ENTITY_TYPE.value_set(entity_type),
-                                           ENTITY_ID.value_set(str(entity_id)), ENTITY_STATUS.value_set(status)])
+def show(entity_type: str, entity_id: int, status: str, details: str, *, pending_role: str | None = None,
+         tracks_pending_role: bool = False) -> None:
+    """What operators see in the Temporal UI: search attributes and the current details. A lifecycle that
+    `tracks_pending_role` also keeps `PendingRole` on who must decide next (unset when nobody must), so ops
+    can list what waits for a role; one upsert when anything changed, none otherwise."""
+    current = workflow.info().typed_search_attributes
+    role_changed = tracks_pending_role and current.get(PENDING_ROLE) != pending_role
+    if current.get(ENTITY_STATUS) != status or role_changed:
+        updates: list[SearchAttributeUpdate[Any]] = [
+            ENTITY_TYPE.value_set(entity_type), ENTITY_ID.value_set(str(entity_id)), ENTITY_STATUS.value_set(status)]
+        if tracks_pending_role:
+            updates.append(PENDING_ROLE.value_set(pending_role) if pending_role else PENDING_ROLE.value_unset())
+        workflow.upsert_search_attributes(updates)
     workflow.set_current_details(details)
 
 

@@ -37,6 +37,16 @@ class ApprovalStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class GrnStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_INSPECTION = "pending_inspection"
+    INSPECTION_PASSED = "inspection_passed"
+    INSPECTION_FAILED = "inspection_failed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
 class StepPlan(BaseModel):
     step_number: int
     name: str
@@ -100,9 +110,21 @@ class TaskView(BaseModel):
     updated_at: datetime
 
 
+class PoResult(BaseModel):
+    """What a purchase-order transition answers: the API reads the body from PostgreSQL."""
+
+    id: int
+    status: PoStatus
+    version: int
+    approval_instance_id: int | None = None
+    po_number: str | None = None
+
+
 class DecisionResult(BaseModel):
     task: TaskView
     final: bool
+    settled: bool = False  # the outcome is already applied to the entity (an engine inside the entity's lifecycle)
+    po: PoResult | None = None  # the purchase order after the decision, when its own lifecycle decided it
 
 
 class ApprovalOutcome(BaseModel):
@@ -131,6 +153,7 @@ class PoView(BaseModel):
     total_amount: Decimal
     revision_number: int
     approval_instance_id: int | None = None
+    po_number: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -166,6 +189,28 @@ class OutcomeEffect(BaseModel):
     op_key: str
 
 
+class PoSubmitted(BaseModel):
+    po: PoResult
+    approval: ApprovalRequest | None = None  # its first step is open
+
+
+class PoDecisionEffect(BaseModel):
+    """A decision on a PO's approval step: recorded with, when final, the outcome applied to the PO, else the
+    next step opened, in one transaction."""
+
+    po_id: int
+    decision: DecisionEffect
+    next_step: StepPlan | None = None
+
+
+class ApprovalProgress(BaseModel):
+    """The approval a PO's lifecycle runs, as carried over a continue-as-new."""
+
+    request: ApprovalRequest
+    step_number: int
+    escalated: bool = False
+
+
 class PoState(BaseModel):
     po_id: int
     created: bool = False
@@ -174,19 +219,24 @@ class PoState(BaseModel):
     applied_instance_ids: list[int] = Field(default_factory=list)
 
 
+class PoLifecycleState(BaseModel):
+    """The state of a `PurchaseOrderV2` lifecycle: its approval and its open goods receipts live inside it."""
+
+    po_id: int
+    created: bool = False
+    status: PoStatus = PoStatus.DRAFT
+    approval: ApprovalProgress | None = None
+    receipts: dict[int, GrnStatus] = Field(default_factory=dict)  # goods receipts not yet finished
+
+
+class PoLifecycleInput(BaseModel):
+    po_id: int
+    state: PoLifecycleState | None = None
+
+
 class PoInput(BaseModel):
     po_id: int
     state: PoState | None = None
-
-
-class GrnStatus(StrEnum):
-    DRAFT = "draft"
-    PENDING_INSPECTION = "pending_inspection"
-    INSPECTION_PASSED = "inspection_passed"
-    INSPECTION_FAILED = "inspection_failed"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    PARTIAL = "partial"
 
 
 class GrnView(BaseModel):
@@ -208,8 +258,19 @@ class GrnCommand(BaseModel):
     """inspect (`passed`, `notes`) or accept."""
 
     action: str
+    grn_id: int | None = None  # which receipt, when the PO's lifecycle runs its receipts
     actor: Actor
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class GrnResult(BaseModel):
+    """What a goods-receipt transition answers (with its PO's status after it)."""
+
+    id: int
+    status: GrnStatus
+    purchase_order_id: int
+    version: int
+    po_status: PoStatus | None = None
 
 
 class GrnEffect(BaseModel):

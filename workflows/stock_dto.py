@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workflows.procurement_dto import ApprovalOutcome, ApprovalRequest
+from workflows.procurement_dto import ApprovalOutcome, ApprovalRequest, DecisionEffect, TaskView
 from workflows.production_dto import Actor
 
 
@@ -41,6 +41,27 @@ class TransferView(BaseModel):
     status: TransferStatus
     approval: ApprovalRequest | None = None
     body: dict[str, Any]
+
+
+class TransferResult(BaseModel):
+    """What a `TransferV2` lifecycle needs of its transfer (the API reads the body from PostgreSQL)."""
+
+    id: int
+    status: TransferStatus
+    transfer_no: str
+    route: str  # "<from code> → <to code>", for the Temporal UI
+    total_value: Decimal
+    approval: ApprovalRequest | None = None  # while it waits for its decision (step 1 open)
+
+
+class TransferDecisionEffect(BaseModel):
+    transfer_uid: str
+    decision: DecisionEffect
+
+
+class TransferDecided(BaseModel):
+    task: TaskView
+    transfer: TransferResult
 
 
 class TransferInput(BaseModel):

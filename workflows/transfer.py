@@ -1,98 +1,137 @@
-"""The transfer lifecycle (`transfer-{uid}`): PENDING_APPROVAL → COMPLETED or REJECTED.
+"""The transfer lifecycle (`transfer-{uid}`, type `TransferV2`): PENDING_APPROVAL → COMPLETED or REJECTED.
 
-Its approval runs as a child workflow of the approval engine (one SUPERVISOR step, escalated to the
-ADMINs past TRANSFER_APPROVAL_SLA_SECONDS). The approving decision moves the stock in its own
-transaction (services/stock_transfers.py via the engine's decision hook); this workflow then records
-the outcome (a rejection's reason) and ends."""
+It runs its own approval (the approval engine, `workflows.approval.ApprovalEngine`: one SUPERVISOR step,
+escalated to the ADMINs past TRANSFER_APPROVAL_SLA_SECONDS). The request opens the step; the decision is one
+transaction that records it, moves the stock (an approval) or records the reason (a rejection), and closes
+the request, so the decision answers with the transfer COMPLETED or REJECTED and the lifecycle ends."""
 
 import asyncio
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from workflows.approval import ApprovalWorkflow, approval_workflow_id
-    from workflows.lifecycle import effect, require_permission, show
-    from workflows.procurement_dto import ApprovalOutcome, ApprovalRequest
-    from workflows.stock_dto import CreateTransfer, TransferInput, TransferOutcomeEffect, TransferView
+    from workflows.approval import ApprovalEngine, no_longer_waiting
+    from workflows.lifecycle import effect, op_key, require_permission, show
+    from workflows.procurement_dto import (
+        ApprovalOutcome,
+        ApprovalStatus,
+        Decision,
+        DecisionEffect,
+        DecisionResult,
+        StepPlan,
+        TaskView,
+    )
+    from workflows.stock_dto import (
+        CreateTransfer,
+        TransferDecided,
+        TransferDecisionEffect,
+        TransferInput,
+        TransferOutcomeEffect,
+        TransferResult,
+    )
 
 
 def transfer_workflow_id(transfer_uid: str) -> str:
     return f"transfer-{transfer_uid}"
 
 
-@workflow.defn(name="Transfer")
+@workflow.defn(name="TransferV2")
 class TransferWorkflow:
     @workflow.init
     def __init__(self, input: TransferInput) -> None:
         self.uid = input.transfer_uid
-        self.view: TransferView | None = None
+        self.transfer: TransferResult | None = None
         self.abandoned = False
-        self.approval: ApprovalRequest | None = None
-        self.settled_instance: int | None = None
+        self.approval: ApprovalEngine | None = None
         self.lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, input: TransferInput) -> str:
-        await workflow.wait_condition(lambda: self.view is not None or self.abandoned)
+        await workflow.wait_condition(lambda: self.transfer is not None or self.abandoned)
         if self.approval is not None:
-            outcome = await self._await_approval(self.approval)
-            if outcome is not None:
-                async with self.lock:
-                    self._absorb(await effect("apply_transfer_outcome", TransferOutcomeEffect(
-                        transfer_uid=self.uid, outcome=outcome, op_key=f"outcome-{outcome.instance_id}"),
-                        TransferView))
-                    self.settled_instance = outcome.instance_id
+            await self.approval.supervise(self._escalate)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.view.status.value if self.view else "ABANDONED"
-
-    async def _await_approval(self, request: ApprovalRequest) -> ApprovalOutcome | None:
-        try:
-            return await workflow.execute_child_workflow(
-                ApprovalWorkflow.run, request, id=approval_workflow_id(request.instance_id),
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"Approval of transfer {self._number()} ({request.amount})")
-        except ChildWorkflowError as err:
-            workflow.logger.error("approval %s failed: %s", request.instance_id, err)
-            self._show("PENDING_APPROVAL", f"approval {request.instance_id} failed; needs an operator")
-            await workflow.wait_condition(lambda: False)
-            return None
+        return self.transfer.status.value if self.transfer else "ABANDONED"
 
     @workflow.update
-    async def create(self, request: CreateTransfer) -> TransferView:
+    async def create(self, request: CreateTransfer) -> TransferResult:
         async with self.lock:
             try:
-                view = await effect("create_transfer", request, TransferView)
+                transfer = await effect("request_transfer", request, TransferResult)
             except ApplicationError:
-                self.abandoned = self.view is None
+                self.abandoned = self.transfer is None
                 raise
-            self.approval = view.approval
-            return self._absorb(view)
+            if transfer.approval is not None:  # its step is open
+                self.approval = ApprovalEngine(transfer.approval, step=transfer.approval.steps[0])
+            return self._absorb(transfer)
 
     @create.validator
     def _validate_create(self, request: CreateTransfer) -> None:
         require_permission(request.actor, Perm.STOCK_POST)
 
     @workflow.update
-    async def settled(self, instance_id: int) -> TransferView:
-        """Answers once the outcome of approval `instance_id` is recorded on the transfer."""
-        await workflow.wait_condition(lambda: self.settled_instance == instance_id)
-        assert self.view is not None
-        return self.view
+    async def decide(self, decision: Decision) -> DecisionResult:
+        """The decision, answered with the transfer COMPLETED (stock moved) or REJECTED."""
+        async with self.lock:
+            approval = self._open_approval()
+            step = approval.decidable_step(decision)  # again under the lock: racing deciders get one winner
+            decided = await effect("decide_transfer", TransferDecisionEffect(
+                transfer_uid=self.uid, decision=DecisionEffect(
+                    instance_id=approval.request.instance_id, step=step, decision=decision, final=True,
+                    op_key=op_key())), TransferDecided)
+            approval.decided(decision, final=True)
+            self.approval = None
+            self._absorb(decided.transfer)
+            return DecisionResult(task=decided.task, final=True, settled=True)
 
-    def _absorb(self, view: TransferView) -> TransferView:
-        self.view = view
-        waiting = {"PENDING_APPROVAL": "waiting for a SUPERVISOR's decision"}.get(view.status.value, "done")
-        self._show(view.status.value, waiting)
-        return view
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        self._open_approval().decidable_step(decision)
 
-    def _number(self) -> str:
-        return str(self.view.body.get("transfer_no")) if self.view else self.uid
+    @workflow.update
+    async def withdraw_approval(self, actor_id: int) -> TransferResult:
+        """The request withdrawn by its requester or an admin: the transfer ends REJECTED."""
+        async with self.lock:
+            approval = self._open_approval()
+            outcome = ApprovalOutcome(instance_id=approval.request.instance_id, status=ApprovalStatus.CANCELLED,
+                                      decided_by=actor_id)
+            transfer = await effect("withdraw_transfer", TransferOutcomeEffect(
+                transfer_uid=self.uid, outcome=outcome, op_key=op_key()), TransferResult)
+            approval.cancelled, self.approval = True, None
+            return self._absorb(transfer)
 
-    def _show(self, status: str, waiting: str) -> None:
-        body = self.view.body if self.view else {}
-        route = f"{(body.get('from_location') or {}).get('code')} → {(body.get('to_location') or {}).get('code')}"
-        show("transfer", self.view.id if self.view else 0, status,
-             f"**{status}** — {waiting}\n\n{self._number()}: {route}, value {body.get('total_value')}")
+    @withdraw_approval.validator
+    def _validate_withdraw(self, actor_id: int) -> None:
+        self._open_approval()
+
+    def _open_approval(self) -> ApprovalEngine:
+        if self.approval is None:
+            raise no_longer_waiting({"transfer_id": self.uid})
+        return self.approval
+
+    async def _escalate(self, step: StepPlan) -> None:
+        async with self.lock:
+            approval = self.approval
+            if approval is not None and not approval.moved_on_from(step):
+                await effect("escalate_approval_step",
+                             approval.step_effect(step, workflow.info().workflow_id), TaskView)
+                approval.escalated = True
+                self._show()
+
+    def _absorb(self, transfer: TransferResult) -> TransferResult:
+        self.transfer = transfer
+        self._show()
+        return transfer
+
+    def _show(self) -> None:
+        transfer = self.transfer
+        assert transfer is not None
+        if self.approval is not None:
+            waiting = self.approval.details("escalated; waiting for a decision" if self.approval.escalated
+                                            else "waiting for a SUPERVISOR's decision")
+        else:
+            waiting = "done"
+        show("transfer", transfer.id, transfer.status.value, f"**{transfer.status.value}** — {waiting}\n\n"
+             f"{transfer.transfer_no}: {transfer.route}, value {transfer.total_value}")

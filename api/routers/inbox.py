@@ -2,7 +2,7 @@
 
 Human work is data: the page reads the steps the signed-in user may decide now (the query behind
 `GET /api/v1/workflows/my-approvals`), and a decision is the same Temporal update the REST endpoints
-send (`api.approvals.decide`, pinned to the step the user saw, then `settled_po` when it settles a
+send (`api.approvals.decide`, pinned to the step the user saw, then `settle_po` when it settles a
 purchase order). The page signs in with `services.identity.login` (lockout and login history apply) and
 keeps the access token in the httpOnly `session` cookie, scoped to `/inbox`. Every form carries a CSRF
 token: an HMAC of the session id (of a random pre-session value on the sign-in form)."""
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.approvals import decide, settled_po
+from api.approvals import decide, settle_po
 from api.deps import SESSION_COOKIE, actor_of, client_info, get_temporal, in_transaction
 from api.dialects import Dialect, dialect_router
 from core.errors import AppError
@@ -304,9 +304,10 @@ async def decide_step(request: Request) -> Response:
         target = await in_transaction(request, queries.decision_target, instance_id)
         result = await decide(client, request, instance_id, Decision(action=action, comments=comments,
                                                                      actor=actor_of(principal, request),
-                                                                     step_number=step_number))
-        if result.final and target.reference_type == queries.PURCHASE_ORDER:
-            await settled_po(client, target.reference_id, instance_id)
+                                                                     step_number=step_number),
+                              target.engine_workflow_id)
+        if target.reference_type == queries.PURCHASE_ORDER:
+            await settle_po(client, target.reference_id, instance_id, result)
     except AppError as err:
         return await _inbox_page(request, principal, err.status, error=err.message, draft=draft)
     return _redirect({"decided": instance_id, "step": step_number})

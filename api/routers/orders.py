@@ -43,7 +43,7 @@ def list_orders(session: SessionDep, paging: Annotated[Paging, Depends()], statu
 async def create_order(body: OrderCreate, request: Request, client: TemporalDep,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body.purchase_order(),
-                                                            existing=orders.rendered, created=orders.from_view)
+                                                            render=orders.rendered)
 
 
 @router.get("/{order_id}", dependencies=[require(Perm.PO_VIEW)])
@@ -63,7 +63,7 @@ async def delete_order(order_id: PathId, request: Request, client: TemporalDep,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     view = await orders.transition(request, client, order_id, PurchaseOrderWorkflow.discard,
                                    PoCommand(action="delete", actor=actor_of(user, request)))
-    return {"message": f"Order {view.data.get('po_number')} deleted", "id": order_id}
+    return {"message": f"Order {view.po_number} deleted", "id": order_id}
 
 
 @router.post("/{order_id}/submit")
@@ -72,8 +72,8 @@ async def submit_order(order_id: PathId, request: Request, client: TemporalDep, 
     command = PoCommand(action="submit", actor=actor_of(user, request),
                         expected_version=body.version if body else None,
                         payload={"notes": body.notes if body else None})
-    return orders.from_view(await orders.transition(request, client, order_id, PurchaseOrderWorkflow.submit,
-                                                    command))
+    await orders.transition(request, client, order_id, PurchaseOrderWorkflow.submit, command)
+    return await in_transaction(request, orders.read_order, order_id)
 
 
 @router.post("/{order_id}/approve")

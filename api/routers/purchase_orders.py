@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import Query, Request
 
 from api import purchase_order_calls
-from api.approvals import decide, settled_po
+from api.approvals import decide, settle_po
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
-from api.purchase_order_calls import run_command
+from api.purchase_order_calls import rendered, run_command
 from api.schemas.common import paged
 from api.schemas.procurement import (
     ApprovalBody,
@@ -60,8 +60,7 @@ def history(po_id: int, session: SessionDep) -> Any:
 async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body,
-                                                            existing=purchase_order_views.render,
-                                                            created=lambda v: v.data)
+                                                            render=purchase_order_views.render)
 
 
 @router.put("/{po_id}")
@@ -104,7 +103,7 @@ async def delete_purchase_order(po_id: int, request: Request, client: TemporalDe
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     view = await run_command(request, client, po_id, PurchaseOrderWorkflow.discard,
                              PoCommand(action="delete", actor=actor_of(user, request)))
-    return {"message": f"Purchase order {view.data.get('po_number')} deleted"}
+    return {"message": f"Purchase order {view.po_number} deleted"}
 
 
 @router.post("/{po_id}/submit")
@@ -113,11 +112,13 @@ async def submit(po_id: int, request: Request, client: TemporalDep, body: Submit
     command = PoCommand(action="submit", actor=actor_of(user, request),
                         expected_version=body.version if body else None,
                         payload={"notes": body.notes if body else None})
-    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.submit, command)).data
+    await run_command(request, client, po_id, PurchaseOrderWorkflow.submit, command)
+    return await rendered(request, po_id)
 
 
-def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, int]:
-    """The approval instance and step a decision on this PO decides, or why there is none to decide."""
+def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, int, str | None]:
+    """The approval instance and step a decision on this PO decides (and the workflow that decides it), or
+    why there is none to decide."""
     po = purchasing.get_po(session, po_id)
     if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
         raise workflow_violation(f"Purchase order {po.po_number} is {po.status}, not pending approval",
@@ -125,20 +126,20 @@ def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, in
     if body.action != ApprovalAction.APPROVED and not body.comments:
         raise AppError("VALIDATION_ERROR", 422, f"A {body.action.value} decision needs comments",
                        [{"loc": ["body", "comments"], "msg": "Field required", "type": "missing"}])
-    return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).current_step
+    instance = approvals.get_instance(session, po.approval_instance_id)
+    return instance.id, instance.current_step, instance.workflow_id
 
 
 @router.post("/{po_id}/approve")
 async def approve(po_id: int, body: ApprovalBody, request: Request, client: TemporalDep,
                   user: Principal = require(Perm.PO_VIEW)) -> Any:
     # read on a worker thread (never block the event loop), holding no connection while the lifecycle works
-    instance_id, step_number = await in_transaction(request, _pending_step, po_id, body)
+    instance_id, step_number, engine = await in_transaction(request, _pending_step, po_id, body)
     result = await decide(client, request, instance_id, Decision(action=body.action, comments=body.comments,
                                                                  actor=actor_of(user, request),
-                                                                 step_number=step_number))
-    if result.final:
-        return (await settled_po(client, po_id, instance_id)).data
-    return await in_transaction(request, lambda s: purchase_order_views.render(s, purchasing.get_po(s, po_id)))
+                                                                 step_number=step_number), engine)
+    await settle_po(client, po_id, instance_id, result)
+    return await rendered(request, po_id)
 
 
 @router.post("/{po_id}/order")
@@ -146,11 +147,13 @@ async def mark_ordered(po_id: int, request: Request, client: TemporalDep,
                        tracking_number: str | None = Query(None, max_length=100),
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     command = PoCommand(action="order", actor=actor_of(user, request), payload={"tracking_number": tracking_number})
-    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.order, command)).data
+    await run_command(request, client, po_id, PurchaseOrderWorkflow.order, command)
+    return await rendered(request, po_id)
 
 
 @router.post("/{po_id}/cancel")
 async def cancel(po_id: int, request: Request, client: TemporalDep, reason: str | None = Query(None, max_length=2000),
                  user: Principal = require(Perm.PO_CANCEL)) -> Any:
     command = PoCommand(action="cancel", actor=actor_of(user, request), payload={"reason": reason})
-    return (await run_command(request, client, po_id, PurchaseOrderWorkflow.cancel, command)).data
+    await run_command(request, client, po_id, PurchaseOrderWorkflow.cancel, command)
+    return await rendered(request, po_id)

@@ -1,9 +1,9 @@
 """`/api/v1/workflows` (aerospace "13. Workflow Management with PO Approval"): approval templates,
 approval instances and their decisions, a purchase order's approval, the approver's inbox, audit trails.
 
-Decisions are updates of the instance's approval workflow (`approval-{id}`), whose validator decides who
-may decide; a purchase order's approval is a child of the PO's lifecycle, a standalone request's
-workflow is started here. A final decision answers once its outcome is applied."""
+Decisions are updates of the workflow that runs the instance's approval engine, whose validator decides who
+may decide: a purchase order's own lifecycle (`purchase-order-{id}`), or the request's `approval-{id}`
+workflow (a standalone request's is started here). A final decision answers once its outcome is applied."""
 
 import asyncio
 import logging
@@ -15,10 +15,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.approvals import decide, settled_po
+from api.approvals import decide, po_outcome_applied, settle_po
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
-from api.lifecycle import WorkflowGone, guarded, search_attributes
+from api.lifecycle import WorkflowGone, guarded, search_attributes, transition
 from api.routers.purchase_orders import run_command
 from api.schemas.common import paged
 from api.schemas.procurement import SubmitBody
@@ -40,7 +40,7 @@ from services import approval_templates as templates
 from services.approval_queries import PURCHASE_ORDER, DecisionTarget
 from services.identity import Principal
 from workflows.approval import ApprovalWorkflow, approval_workflow_id
-from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, Decision, PoCommand
+from workflows.procurement_dto import ApprovalAction, ApprovalOutcome, Decision, DecisionResult, PoCommand
 from workflows.purchase_order import PurchaseOrderWorkflow
 
 log = logging.getLogger("api.workflows")
@@ -142,11 +142,11 @@ async def _approval_closed(client: Client, instance_id: int) -> None:
         log.warning("approval %s did not report its outcome: %r", instance_id, err)
 
 
-async def _settled(client: Client, target: DecisionTarget) -> None:
+async def _settled(client: Client, target: DecisionTarget, result: DecisionResult) -> None:
     """Once this returns, the outcome is applied: the PO (or the instance) shows its new status."""
     if target.reference_type == PURCHASE_ORDER:
-        await settled_po(client, target.reference_id, target.instance_id)
-    else:
+        await settle_po(client, target.reference_id, target.instance_id, result)
+    elif result.final:
         await _approval_closed(client, target.instance_id)
 
 
@@ -156,9 +156,9 @@ async def _decide(request: Request, client: Client, user: Principal, instance_id
     target = await in_transaction(request, queries.decision_target, instance_id)
     result = await decide(client, request, instance_id, Decision(action=action, comments=comments,
                                                                  actor=actor_of(user, request),
-                                                                 step_number=target.current_step))
-    if result.final:
-        await _settled(client, target)
+                                                                 step_number=target.current_step),
+                          target.engine_workflow_id)
+    await _settled(client, target, result)
     return queries.render_task(result.task), result.final
 
 
@@ -174,15 +174,38 @@ async def cancel_instance(instance_id: int, request: Request, client: TemporalDe
                           body: CancelBody | None = None) -> Any:
     """The requester (or an admin-equivalent) withdraws an open request; a purchase order goes back to draft."""
     target = await in_transaction(request, queries.cancel_target, instance_id, user)
-    handle = client.get_workflow_handle(approval_workflow_id(instance_id))
+    if target.engine_workflow_id in (None, approval_workflow_id(instance_id)):
+        await _signal_cancel(client, target, user)
+    else:
+        await _withdraw_from_entity(client, target, target.engine_workflow_id, user)
+    await in_transaction(request, queries.record_cancel_request, instance_id, user.id, body.reason if body else None)
+    return await in_transaction(request, queries.instance_view, instance_id)
+
+
+async def _withdraw_from_entity(client: Client, target: DecisionTarget, engine_workflow_id: str,
+                                user: Principal) -> None:
+    """The entity's own lifecycle runs the request (a PO, a transfer): it withdraws it and applies the outcome
+    (a PO is a draft again, a transfer REJECTED) before answering."""
+
+    async def gone() -> AppError:
+        return workflow_violation(f"Workflow instance {target.instance_id} is no longer running",
+                                  {"instance_id": target.instance_id})
+
+    await transition(client, engine_workflow_id, "withdraw_approval", user.id, None, gone, result_type=dict)
+
+
+async def _signal_cancel(client: Client, target: DecisionTarget, user: Principal) -> None:
+    """A request with an approval workflow of its own: cancel it, then wait for its outcome to be applied."""
+    handle = client.get_workflow_handle(approval_workflow_id(target.instance_id))
     try:
         await guarded(lambda: handle.signal(ApprovalWorkflow.cancel, user.id))
     except WorkflowGone:
-        raise workflow_violation(f"Workflow instance {instance_id} is no longer running",
-                                 {"instance_id": instance_id}) from None
-    await in_transaction(request, queries.record_cancel_request, instance_id, user.id, body.reason if body else None)
-    await _settled(client, target)
-    return await in_transaction(request, queries.instance_view, instance_id)
+        raise workflow_violation(f"Workflow instance {target.instance_id} is no longer running",
+                                 {"instance_id": target.instance_id}) from None
+    if target.reference_type == PURCHASE_ORDER:
+        await po_outcome_applied(client, target.reference_id, target.instance_id)
+    else:
+        await _approval_closed(client, target.instance_id)
 
 
 @router.post("/bulk-approve")
