@@ -185,14 +185,22 @@ class CpuMeter:
                 for name, procs in after.items()}
 
 
+def cpu_ms_per_op(r: Result) -> dict[str, float]:
+    """CPU ms per operation of each process group (CPU_GROUPS)."""
+    return {g: r.cpu_s.get(g, 0.0) * 1000 / len(r.latencies_s) for g in CPU_GROUPS}
+
+
+def cpu_cells(per_op: dict[str, float]) -> str:
+    """A CPU table's figures: ms per operation of each process group, then their total."""
+    return " ".join(f"{per_op.get(g, 0.0):>9.2f}" for g in CPU_GROUPS) + f" {sum(per_op.values()):>9.2f}"
+
+
 def cpu_row(r: Result, cores: int, width: int = 38) -> str:
     """One line of a CPU table: ms per operation of each process group, their total, and how busy the
     machine was (all of it / (wall x cores))."""
-    per_op = {g: r.cpu_s.get(g, 0.0) * 1000 / len(r.latencies_s) for g in CPU_GROUPS}
     total = sum(r.cpu_s.get(g, 0.0) for g in CPU_GROUPS)
     busy = 100 * total / (r.wall_s * cores)
-    return (f"  {r.scenario:<{width}} {r.clients:>7} " + " ".join(f"{per_op[g]:>9.2f}" for g in CPU_GROUPS)
-            + f" {sum(per_op.values()):>9.2f} {busy:>5.0f}%")
+    return f"  {r.scenario:<{width}} {r.clients:>7} {cpu_cells(cpu_ms_per_op(r))} {busy:>5.0f}%"
 
 
 def cpu_header(width: int = 38) -> str:
