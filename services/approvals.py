@@ -71,10 +71,11 @@ def create_instance(session: Session, *, template_id: int | None, reference_type
                                 reference_number=reference_number, status=status, current_step=1,
                                 total_steps=len(steps), amount=amount, currency=currency, requested_by=requester_id,
                                 due_date=due, priority=priority, extra_data=audit.json_safe(extra_data), notes=notes,
-                                completed_at=None if steps else utcnow())
+                                completed_at=None if steps else utcnow(), workflow_id=workflow_id if steps else None)
     session.add(instance)
     session.flush()
-    instance.workflow_id = (workflow_id or f"approval-{instance.id}") if steps else None
+    if steps and workflow_id is None:
+        instance.workflow_id = f"approval-{instance.id}"
     audit.record(session, actor_id=requester_id, entity_type="approval_instance", entity_id=instance.id,
                  action_type="APPROVAL_REQUESTED", payload_diff=audit.created(
                      {"reference_type": reference_type, "reference_id": reference_id, "amount": amount,

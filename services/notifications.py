@@ -21,11 +21,13 @@ def users_with_role(session: Session, role: str) -> list[User]:
 
 def enqueue(session: Session, *, key: str, kind: str, recipients: list[User], reference_type: str | None,
             reference_id: int | None, **values: Any) -> int:
-    """Record one notification per recipient; the same key and recipient are recorded once."""
+    """Record one notification per recipient (one statement for all of them); the same key and recipient are
+    recorded once."""
+    if not recipients:
+        return 0
     subject, body = render(kind, **values)
-    for user in recipients:
-        session.execute(pg_insert(Notification).values(
-            key=f"{key}:{user.id}", kind=kind, recipient_user_id=user.id, recipient_email=user.email,
-            subject=subject, body=body, status="pending", reference_type=reference_type, reference_id=reference_id,
-        ).on_conflict_do_nothing())
+    session.execute(pg_insert(Notification).values([
+        {"key": f"{key}:{user.id}", "kind": kind, "recipient_user_id": user.id, "recipient_email": user.email,
+         "subject": subject, "body": body, "status": "pending", "reference_type": reference_type,
+         "reference_id": reference_id} for user in recipients]).on_conflict_do_nothing())
     return len(recipients)

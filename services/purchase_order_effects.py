@@ -60,10 +60,14 @@ def cancel(session: Session, po_id: int, command: PoCommand, op_key: str) -> Pur
 
 def accept_receipt(session: Session, grn_id: int, actor_id: int, op_key: str) -> GrnResult:
     """Into inventory, and the PO (partially) received, in one transaction."""
-    grn = receiving.accept(session, grn_id, actor_id) if claim_operation(session, op_key) \
-        else receiving.get_grn(session, grn_id)
-    po = purchasing.refresh_receipt_status(session, grn.purchase_order_id)
-    return receipt_result(grn, po)
+    if claim_operation(session, op_key):
+        grn = receiving.accept(session, grn_id, actor_id)
+        po = session.get(PurchaseOrder, grn.purchase_order_id)  # from the session: accept locked it
+    else:
+        grn = receiving.get_grn(session, grn_id)
+        po = purchasing.get_po(session, grn.purchase_order_id, lock=True)
+    assert po is not None
+    return receipt_result(grn, purchasing.refresh_receipt_status(session, po.id, po))
 
 
 def receipt_result(grn: GoodsReceipt, po: PurchaseOrder | None = None) -> GrnResult:

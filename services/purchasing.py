@@ -250,7 +250,8 @@ def submit(session: Session, po_id: int, command: PoCommand, op_key: str,
         return po, _pending_request(session, po)
     require_draft(po, "submit")
     check_version(po, command.expected_version, "Purchase order")
-    if not lines_of(session, po.id):
+    lines = lines_of(session, po.id)
+    if not lines:
         raise AppError("VALIDATION_ERROR", 422, "A purchase order needs at least one line item to be submitted")
     if session.scalar(select(func.count()).where(PurchaseOrderHistory.purchase_order_id == po.id,
                                                  PurchaseOrderHistory.action == "submitted")):
@@ -260,7 +261,7 @@ def submit(session: Session, po_id: int, command: PoCommand, op_key: str,
     instance = approvals.create_instance(
         session, template_id=template_id, reference_type="purchase_order", reference_id=po.id,
         reference_number=po.po_number, amount=po.total_amount, currency=po.currency, requester_id=command.actor.id,
-        steps=steps, priority=po.priority, notes=notes, extra_data=_extra_data(session, po),
+        steps=steps, priority=po.priority, notes=notes, extra_data=_extra_data(session, po, len(lines)),
         workflow_id=engine_workflow_id)
     po.approval_instance_id, po.version = instance.id, po.version + 1
     _history(session, po, command.actor.id, "submitted", PoStatus.DRAFT, PoStatus.PENDING_APPROVAL,
@@ -296,10 +297,10 @@ def _pending_request(session: Session, po: PurchaseOrder) -> ApprovalRequest | N
     return _request(po, instance.id, steps, instance.requested_by or 0)  # the plan the first attempt made
 
 
-def _extra_data(session: Session, po: PurchaseOrder) -> dict[str, Any]:
+def _extra_data(session: Session, po: PurchaseOrder, line_count: int) -> dict[str, Any]:
     supplier = session.get(Supplier, po.supplier_id)
     return {"supplier_name": supplier.name if supplier else None, "po_date": po.po_date,
-            "line_item_count": len(lines_of(session, po.id))}
+            "line_item_count": line_count}
 
 
 def _approve(session: Session, po: PurchaseOrder, approver_id: int | None, comments: str | None) -> None:
@@ -391,9 +392,10 @@ def history(session: Session, po_id: int) -> list[dict[str, Any]]:
              .replace("+00:00", "Z")} for row in rows]
 
 
-def refresh_receipt_status(session: Session, po_id: int) -> PurchaseOrder:
-    """After a receipt was accepted: `received` when every line is fully accepted, else `partially_received`."""
-    po = get_po(session, po_id, lock=True)
+def refresh_receipt_status(session: Session, po_id: int, locked_po: PurchaseOrder | None = None) -> PurchaseOrder:
+    """After a receipt was accepted: `received` when every line is fully accepted, else `partially_received`.
+    `locked_po`: the PO, already locked in this transaction."""
+    po = locked_po or get_po(session, po_id, lock=True)
     if po.status not in (PoStatus.APPROVED, PoStatus.ORDERED, PoStatus.PARTIALLY_RECEIVED):
         return po
     lines = lines_of(session, po.id)

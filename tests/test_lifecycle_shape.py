@@ -6,10 +6,13 @@ workflows) still finish through the same API."""
 
 import json
 import uuid
+from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
@@ -21,10 +24,10 @@ from models.approvals import ApprovalInstance
 from models.procurement import LEGACY_PO_WORKFLOW_TYPE, PurchaseOrder
 from services import idempotency
 from tests.procurement_helpers import PO, decide, draft_po
-from tests.test_stock_transfers import Scene, scene  # noqa: F401 - the fixture
+from tests.test_stock_transfers import Scene, new_scene
 from workflows.approval import approval_workflow_id
 from workflows.goods_receipt import goods_receipt_workflow_id
-from workflows.procurement_dto import CreatePo, PoInput, PoView
+from workflows.procurement_dto import CreatePo, PoInput
 from workflows.production_dto import Actor
 from workflows.purchase_order import purchase_order_workflow_id
 from workflows.purchase_order_v1 import PurchaseOrderV1Workflow
@@ -33,6 +36,11 @@ from workflows.transfer import transfer_workflow_id
 from workflows.transfer_v1 import TransferV1Workflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+async def scene(make_user, session_factory) -> Scene:
+    return await new_scene(make_user, session_factory)
 SMALL_RESULT_BYTES = 1500  # an id, a status, a version (a task view for a decision); a PO body is several KB
 
 
@@ -110,6 +118,28 @@ async def test_a_purchase_order_is_one_workflow_from_create_to_received(api, mak
     assert max(len(r) for r in results) < SMALL_RESULT_BYTES
 
 
+# Statements each purchase-order effect runs (its one transaction), for the chain of `received_po`: what a change
+# to an effect adds shows here. Two decisions (a step and the final one), two receipts (each received, inspected and
+# accepted); create and submit include the document number, the approval plan, the first task and its notification.
+STATEMENTS_PER_CHAIN = {"create_po": 10, "submit_po": 17, "decide_po_approval": 32, "order_po": 5,
+                        "receive_po_goods": 22, "inspect_po_goods": 8, "accept_po_goods": 36}
+
+
+async def test_each_purchase_order_effect_runs_its_known_statements(api, make_user, session_factory, engine):
+    counted: Counter[str] = Counter()
+
+    def count(*_: Any) -> None:
+        if activity.in_activity():
+            counted[activity.info().activity_type] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await received_po(api, make_user, session_factory)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert dict(counted) == STATEMENTS_PER_CHAIN
+
+
 async def test_a_transfer_is_one_workflow_and_its_decision_one_transaction(api, scene, temporal_client,
                                                                             session_factory):
     transfer = (await api.post("/api/transfers", json=scene.body(), headers=scene.operator.headers)).json()["transfer"]
@@ -144,7 +174,7 @@ async def start_first_po_lifecycle(client: Client, session_factory, buyer: Any, 
                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
     await client.execute_update_with_start_workflow(
         PurchaseOrderV1Workflow.create, CreatePo(po_id=po_id, body=body, actor=Actor(id=buyer.id, role="purchase")),
-        start_workflow_operation=start, result_type=PoView)
+        start_workflow_operation=start)
     with session_scope(session_factory) as session:
         session.execute(update(PurchaseOrder).where(PurchaseOrder.id == po_id)
                         .values(workflow_type=LEGACY_PO_WORKFLOW_TYPE))
@@ -177,7 +207,7 @@ async def test_a_purchase_order_of_the_first_lifecycle_type_still_runs_to_receiv
 
 
 async def test_a_transfer_of_the_first_lifecycle_type_is_still_decided(api, scene: Scene, temporal_client):
-    uid = "00000000-0000-4000-8000-" + format(id(scene) % 10**12, "012d")
+    uid = str(uuid.uuid4())
     start = WithStartWorkflowOperation(TransferV1Workflow.run, TransferInput(transfer_uid=uid),
                                        id=transfer_workflow_id(uid), task_queue=get_settings().task_queue,
                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
@@ -186,7 +216,7 @@ async def test_a_transfer_of_the_first_lifecycle_type_is_still_decided(api, scen
         TransferV1Workflow.create, CreateTransfer(
             actor=Actor(id=scene.operator.id, role="OPERATOR"), transfer_uid=uid,
             from_location_uid=scene.kitchen.uid, to_location_uid=scene.store.uid, request_date=period_day,
-            lines=[TransferLineInput(item_uid=scene.item.uid, quantity=5)]),
+            lines=[TransferLineInput(item_uid=scene.item.uid, quantity=Decimal(5))]),
         start_workflow_operation=start, result_type=TransferView)
     assert view.approval is not None
 

@@ -38,6 +38,12 @@ class Scene:
 
 @pytest.fixture
 async def scene(make_user, session_factory) -> Scene:
+    return await new_scene(make_user, session_factory)
+
+
+async def new_scene(make_user, session_factory) -> Scene:
+    """A kitchen with 100 of an item at 25.50, a store with 10 at 30.00, in an open period; an OPERATOR of the
+    kitchen and a SUPERVISOR."""
     kitchen, store = seed_location(session_factory), seed_location(session_factory, "STORE", "Store")
     item = seed_item(session_factory)
     period = seed_period(session_factory, locations=[kitchen, store])
