@@ -35,6 +35,7 @@ from core.stack import free_port
 from models.approvals import Notification
 from models.identity import User
 from services.notifications import enqueue
+from tests.test_replay import replays
 from workflows.notification_dispatch import NotificationDispatch
 
 APPROVAL = {"reference": "PO-2026-0042", "currency": "USD", "amount": "12500.00", "requester": "Bea Buyer",
@@ -293,9 +294,11 @@ async def test_the_dispatch_workflow_and_its_schedule_deliver(make_user, session
     async with Worker(temporal_client, task_queue=queue, workflows=[NotificationDispatch],
                       activities=activities.all(), activity_executor=ThreadPoolExecutor(4)):
         [direct] = record(session_factory, "pending_approval", [user.id], **APPROVAL)
-        sent = await temporal_client.execute_workflow(NotificationDispatch.run, 50, id=f"dispatch-{uuid.uuid4()}",
-                                                      task_queue=queue)
+        dispatch = await temporal_client.start_workflow(NotificationDispatch.run, 50, id=f"dispatch-{uuid.uuid4()}",
+                                                        task_queue=queue)
+        sent = await dispatch.result()
         assert sent >= 1 and rows(session_factory, [direct])[0].status == "sent"
+        await replays(await dispatch.fetch_history(), "notification_dispatch")
 
         await ensure_schedules(temporal_client, config)
         await ensure_schedules(temporal_client, config)  # idempotent: the second start updates it

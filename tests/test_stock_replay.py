@@ -2,13 +2,12 @@
 `tests/histories/{transfer,ncr,period_close}-*.json` (RECORD_HISTORIES=<tag> records a set) and the
 histories of this run must replay without nondeterminism."""
 
-import os
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
 
 from tests.stock_helpers import assign, seed_item, seed_location, seed_period, seed_stock
-from tests.test_replay import HISTORIES, replayer
+from tests.test_replay import HISTORIES, replayer, replays
 from tests.test_stock_period_close import mark_all_ready
 from workflows.ncr import ncr_workflow_id
 from workflows.period_close import period_close_workflow_id
@@ -53,9 +52,4 @@ async def test_fresh_stock_histories_replay(api, make_user, session_factory, tem
     for kind, workflow_id in (await run_stock_lifecycles(api, make_user, session_factory)).items():
         handle = temporal_client.get_workflow_handle(workflow_id)
         await handle.result()
-        history = await handle.fetch_history()
-        await replayer().replay_workflow(history)
-        tag = os.environ.get("RECORD_HISTORIES")
-        path = HISTORIES / f"{kind}-{tag}-1.json"
-        if tag and not path.exists():  # recorded histories are never rewritten: they stand for old code
-            path.write_text(history.to_json())
+        await replays(await handle.fetch_history(), kind)
