@@ -1,6 +1,8 @@
 """Battery-pack console: modules with their cell ledger, packs, EOL dispositions, serials, versions, audit,
 and what the pack and batch workflows show."""
 
+from typing import Any
+
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import unique
@@ -431,3 +433,41 @@ async def test_pack_create_retried_after_its_batch_completed_returns_the_same_pa
     retried = data(await api.post(f"{V1}/packs", json=body, headers=headers), 201)
     assert retried["id"] == pack["id"] and retried["status"] == "FINALIZED"
     assert (await handle.describe()).run_id == first_run  # no second lifecycle for a finished pack
+
+
+# --- what the transitions answer ----------------------------------------------------------------------
+
+
+async def test_transitions_answer_the_record_as_get_shows_it(api, make_user):
+    """Every lifecycle transition answers, byte for byte, what GET shows of the record right after it."""
+    c = await crew(make_user)
+    sku = await active_sku(api, c, cells=1, modules=1)
+
+    async def same_as_get(response: Any, path: str, status: int = 200) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        shown = await api.get(f"{V1}/{path}", headers=c.view_only.headers)
+        assert response.content == shown.content
+        return dict(response.json()["data"])
+
+    created = await api.post(f"{V1}/batches", json={"sku_id": sku["id"], "target_quantity": 2},
+                             headers=c.production.headers)
+    batch = await same_as_get(created, f"batches/{created.json()['data']['id']}", 201)
+    path = f"batches/{batch['id']}"
+    await same_as_get(await api.patch(f"{V1}/{path}/start", headers=c.production.headers), path)
+    module = await new_module(api, c, batch["id"])
+    await bind_cells(api, c, module["id"], 1)
+    sealed = await same_as_get(await api.patch(f"{V1}/modules/{module['id']}/seal", headers=c.production.headers),
+                               f"modules/{module['id']}")
+    assert sealed["status"] == "SEALED" and len(sealed["cells"]) == 1
+    made = await api.post(f"{V1}/packs", json={"batch_id": batch["id"], "serial_number": unique("PACK"),
+                                               "module_ids": [module["id"]]}, headers=c.production.headers)
+    pack = await same_as_get(made, f"packs/{made.json()['data']['id']}", 201)
+    assert pack["sku"]["id"] == sku["id"] and [m["id"] for m in pack["modules"]] == [module["id"]]
+    pack_path = f"packs/{pack['id']}"
+    await same_as_get(await api.patch(f"{V1}/{pack_path}/seal", headers=c.production.headers), pack_path)
+    for disposition in ("QUARANTINE", "PASS"):
+        await same_as_get(await api.patch(f"{V1}/{pack_path}/disposition", json={"disposition": disposition,
+                                                                               "notes": "EOL ok"},
+                                          headers=c.qa.headers), pack_path)
+    done = await same_as_get(await api.patch(f"{V1}/{path}/complete", headers=c.supervisor.headers), path)
+    assert done["status"] == "COMPLETED" and done["progress"]["packs_passed"] == 1
