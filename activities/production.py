@@ -1,4 +1,5 @@
-"""Battery-pack production effects: each activity is one DB transaction, harmless to retry."""
+"""Battery-pack production effects: each activity is one DB transaction, harmless to retry. Each answers a
+small result (id, status, version, what the workflow keeps); the API reads bodies from PostgreSQL."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,16 +13,16 @@ from core.db import session_scope
 from core.errors import AppError
 from services import production
 from services.guards import claim_operation
-from services.production_views import batch_progress, get_batch_view, get_module_view, get_pack_view
+from services.production_views import batch_progress, get_batch_result, get_module_result, get_pack_result
 from workflows.production_dto import (
     BatchProgress,
-    BatchView,
+    BatchResult,
     CreateBatch,
     CreatePack,
     Effect,
-    ModuleView,
+    ModuleResult,
+    PackResult,
     PackSnapshot,
-    PackView,
 )
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ class ProductionActivities:
                 self.create_pack, self.seal_pack, self.set_disposition, self.pack_snapshot]
 
     def _once(self, effect: Effect, apply: Callable[[Session], T], current: Callable[[Session], T]) -> T:
-        """Apply `effect` once: if its key was already committed, answer the current record instead."""
+        """Apply `effect` once: if its key was already committed, answer the record's current result instead."""
         with business_errors(), session_scope(self.factory) as session:
             if not claim_operation(session, effect.op_key):
                 activity.logger.info("effect %s already applied", effect.op_key)
@@ -44,25 +45,25 @@ class ProductionActivities:
             return apply(session)
 
     @activity.defn(name="create_batch")
-    def create_batch(self, request: CreateBatch) -> BatchView:
+    def create_batch(self, request: CreateBatch) -> BatchResult:
         with business_errors(), session_scope(self.factory) as session:
             return production.create_batch(session, request)
 
     @activity.defn(name="start_batch")
-    def start_batch(self, effect: Effect) -> BatchView:
+    def start_batch(self, effect: Effect) -> BatchResult:
         return self._once(effect, lambda s: production.start_batch(s, effect.entity_id, effect.transition),
-                          lambda s: get_batch_view(s, effect.entity_id))
+                          lambda s: get_batch_result(s, effect.entity_id))
 
     @activity.defn(name="complete_batch")
-    def complete_batch(self, effect: Effect) -> BatchView:
+    def complete_batch(self, effect: Effect) -> BatchResult:
         return self._once(effect, lambda s: production.complete_batch(s, effect.entity_id, effect.transition),
-                          lambda s: get_batch_view(s, effect.entity_id))
+                          lambda s: get_batch_result(s, effect.entity_id))
 
     @activity.defn(name="seal_module")
-    def seal_module(self, effect: Effect) -> ModuleView:
+    def seal_module(self, effect: Effect) -> ModuleResult:
         module_id = int(effect.transition.payload["module_id"])
         return self._once(effect, lambda s: production.seal_module(s, module_id, effect.transition),
-                          lambda s: get_module_view(s, module_id))
+                          lambda s: get_module_result(s, module_id))
 
     @activity.defn(name="batch_progress")
     def batch_progress(self, batch_id: int) -> BatchProgress:
@@ -70,19 +71,19 @@ class ProductionActivities:
             return batch_progress(session, batch_id)
 
     @activity.defn(name="create_pack")
-    def create_pack(self, request: CreatePack) -> PackView:
+    def create_pack(self, request: CreatePack) -> PackResult:
         with business_errors(), session_scope(self.factory) as session:
             return production.create_pack(session, request)
 
     @activity.defn(name="seal_pack")
-    def seal_pack(self, effect: Effect) -> PackView:
+    def seal_pack(self, effect: Effect) -> PackResult:
         return self._once(effect, lambda s: production.seal_pack(s, effect.entity_id, effect.transition),
-                          lambda s: get_pack_view(s, effect.entity_id))
+                          lambda s: get_pack_result(s, effect.entity_id))
 
     @activity.defn(name="set_disposition")
-    def set_disposition(self, effect: Effect) -> PackView:
+    def set_disposition(self, effect: Effect) -> PackResult:
         return self._once(effect, lambda s: production.set_disposition(s, effect.entity_id, effect.transition),
-                          lambda s: get_pack_view(s, effect.entity_id))
+                          lambda s: get_pack_result(s, effect.entity_id))
 
     @activity.defn(name="pack_snapshot")
     def pack_snapshot(self, pack_id: int) -> PackSnapshot:

@@ -14,25 +14,27 @@ from models.production import Batch, Module, ModuleCell, Pack, Sku
 from services.guards import check_version, locked, register_serial, require_status
 from services.production_views import (
     batch_progress,
-    batch_view,
+    batch_result,
     get_pack_view,
     get_sku,
-    load_batch,
     module_cells,
+    module_result,
     module_view,
-    pack_view_with_modules,
-    sku_of_batch,
+    modules_per_pack,
+    pack_result,
 )
 from workflows.production_dto import (
     Actor,
     BatchProgress,
+    BatchResult,
     BatchStatus,
-    BatchView,
     CreateBatch,
     CreatePack,
     Disposition,
+    ModuleResult,
     ModuleStatus,
     ModuleView,
+    PackResult,
     PackSnapshot,
     PackStatus,
     PackView,
@@ -74,10 +76,10 @@ def activate_sku(session: Session, actor_id: int, sku_id: int, expected_version:
 
 # --- batches -------------------------------------------------------------------------------------------
 
-def create_batch(session: Session, request: CreateBatch) -> BatchView:
+def create_batch(session: Session, request: CreateBatch) -> BatchResult:
     existing = session.get(Batch, request.batch_id)
     if existing is not None:
-        return batch_view(session, load_batch(session, existing.id))
+        return batch_result(session, existing)
     sku = active_sku(session, request.sku_id)
     number = request.batch_number or f"B-{utcnow():%Y%m%d}-{request.batch_id:05d}"
     if session.scalar(select(Batch.id).where(Batch.batch_number == number)):
@@ -90,7 +92,7 @@ def create_batch(session: Session, request: CreateBatch) -> BatchView:
                  action_type="BATCH_CREATED", payload_diff=audit.created(
                      {"batch_number": number, "sku_id": sku.id, "target_quantity": request.target_quantity,
                       "status": BatchStatus.DRAFT}))
-    return batch_view(session, load_batch(session, batch.id), BatchProgress())
+    return batch_result(session, batch, BatchProgress())
 
 
 def active_sku(session: Session, sku_id: int) -> Sku:
@@ -113,15 +115,15 @@ def _move_batch(session: Session, batch: Batch, to: BatchStatus, actor: Actor, a
                  payload_diff={"status": {"old": before, "new": to}})
 
 
-def start_batch(session: Session, batch_id: int, transition: Transition) -> BatchView:
+def start_batch(session: Session, batch_id: int, transition: Transition) -> BatchResult:
     batch = locked(session, Batch, batch_id, "Batch")
     check_version(batch, transition.expected_version, "Batch")
     require_status(batch, [BatchStatus.DRAFT], "Batch", "start")
     _move_batch(session, batch, BatchStatus.IN_PROGRESS, transition.actor, "BATCH_STARTED")
-    return batch_view(session, load_batch(session, batch_id))
+    return batch_result(session, batch)
 
 
-def complete_batch(session: Session, batch_id: int, transition: Transition) -> BatchView:
+def complete_batch(session: Session, batch_id: int, transition: Transition) -> BatchResult:
     """COMPLETED only when every module is sealed, every pack finalized and one pack passed EOL."""
     batch = locked(session, Batch, batch_id, "Batch")
     check_version(batch, transition.expected_version, "Batch")
@@ -132,7 +134,7 @@ def complete_batch(session: Session, batch_id: int, transition: Transition) -> B
         raise AppError("WORKFLOW_VIOLATION", 409, f"Batch {batch_id} cannot complete: {'; '.join(unmet)}",
                        {"id": batch_id, "unmet": unmet, "progress": progress.model_dump()})
     _move_batch(session, batch, BatchStatus.COMPLETED, transition.actor, "BATCH_COMPLETED")
-    return batch_view(session, load_batch(session, batch_id), progress)
+    return batch_result(session, batch, progress)
 
 
 def _completion_gaps(progress: BatchProgress) -> list[str]:
@@ -196,7 +198,7 @@ def bind_cell(session: Session, actor_id: int, module_id: int, cell_serial: str,
     return module_view(module, module_cells(session, module.id))
 
 
-def seal_module(session: Session, module_id: int, transition: Transition) -> ModuleView:
+def seal_module(session: Session, module_id: int, transition: Transition) -> ModuleResult:
     module = locked(session, Module, module_id, "Module")
     check_version(module, transition.expected_version, "Module")
     require_status(module, [ModuleStatus.IN_PROGRESS], "Module", "seal")
@@ -208,14 +210,15 @@ def seal_module(session: Session, module_id: int, transition: Transition) -> Mod
     module.status, module.version, module.sealed_at = ModuleStatus.SEALED, module.version + 1, utcnow()
     audit.record(session, actor_id=transition.actor.id, entity_type="module", entity_id=module.id,
                  action_type="MODULE_SEALED", payload_diff={"status": {"old": "IN_PROGRESS", "new": "SEALED"}})
-    return module_view(module, module_cells(session, module.id))
+    return module_result(module)
 
 
 # --- packs -------------------------------------------------------------------------------------------
 
-def create_pack(session: Session, request: CreatePack) -> PackView:
-    if session.get(Pack, request.pack_id) is not None:
-        return get_pack_view(session, request.pack_id)
+def create_pack(session: Session, request: CreatePack) -> PackResult:
+    existing = session.get(Pack, request.pack_id)
+    if existing is not None:
+        return pack_result(existing)
     lock_batch_in_progress(session, request.batch_id, "add a pack to")
     register_serial(session, request.serial_number, "pack")
     pack = Pack(id=request.pack_id, serial_number=request.serial_number, batch_id=request.batch_id,
@@ -227,7 +230,7 @@ def create_pack(session: Session, request: CreatePack) -> PackView:
                      {"serial_number": request.serial_number, "batch_id": request.batch_id, "status": "DRAFT"}))
     for module_id in request.module_ids:
         _bind_module(session, pack, module_id, request.actor.id)
-    return get_pack_view(session, pack.id)
+    return pack_result(pack)
 
 
 def bind_module(session: Session, actor_id: int, pack_id: int, module_id: int,
@@ -265,33 +268,27 @@ def _module_unbindable(session: Session, pack: Pack, module: Module) -> str | No
         return f"Module {module.id} belongs to batch {module.batch_id}, the pack to batch {pack.batch_id}"
     if module.pack_id is not None:
         return f"Module {module.id} is already bound to pack {module.pack_id}"
-    capacity = _modules_per_pack(session, pack)
+    capacity = modules_per_pack(session, pack.batch_id)
     if pack.module_count >= capacity:
         return f"Pack {pack.id} already holds {pack.module_count} modules, the SKU's modules_per_pack"
     return None
 
 
-def _modules_per_pack(session: Session, pack: Pack) -> int:
-    return sku_of_batch(session, pack.batch_id).modules_per_pack
-
-
-def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackView:
+def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackResult:
     pack = locked(session, Pack, pack_id, "Pack")
     check_version(pack, transition.expected_version, "Pack")
     require_status(pack, [PackStatus.IN_PROGRESS], "Pack", "seal")
-    sku = sku_of_batch(session, pack.batch_id)
-    capacity = sku.modules_per_pack
+    capacity = modules_per_pack(session, pack.batch_id)
     if pack.module_count != capacity:
         raise AppError("WORKFLOW_VIOLATION", 409, f"Pack {pack.id} holds {pack.module_count} of {capacity} modules",
                        {"id": pack.id, "module_count": pack.module_count, "modules_per_pack": capacity})
     pack.status, pack.version, pack.sealed_at = PackStatus.READY_FOR_EOL, pack.version + 1, utcnow()
     audit.record(session, actor_id=transition.actor.id, entity_type="pack", entity_id=pack.id,
                  action_type="PACK_SEALED", payload_diff={"status": {"old": "IN_PROGRESS", "new": "READY_FOR_EOL"}})
-    session.flush()
-    return pack_view_with_modules(session, pack, sku)
+    return pack_result(pack)
 
 
-def set_disposition(session: Session, pack_id: int, transition: Transition) -> PackView:
+def set_disposition(session: Session, pack_id: int, transition: Transition) -> PackResult:
     """PASS or FAIL finalizes the pack; QUARANTINE holds it at READY_FOR_EOL."""
     pack = locked(session, Pack, pack_id, "Pack")
     check_version(pack, transition.expected_version, "Pack")
@@ -305,8 +302,7 @@ def set_disposition(session: Session, pack_id: int, transition: Transition) -> P
     audit.record(session, actor_id=transition.actor.id, entity_type="pack", entity_id=pack.id,
                  action_type=f"PACK_DISPOSITION_{disposition}",
                  payload_diff=audit.diff(before, {"status": pack.status, "disposition": pack.disposition}))
-    session.flush()
-    return pack_view_with_modules(session, pack, sku_of_batch(session, pack.batch_id))
+    return pack_result(pack)
 
 
 def pack_snapshot(session: Session, pack_id: int) -> PackSnapshot:

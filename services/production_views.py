@@ -6,7 +6,21 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.errors import not_found
 from models.production import Batch, Module, ModuleCell, Pack, Sku
 from services.queries import given
-from workflows.production_dto import BatchProgress, BatchView, CellView, ModuleView, PackView, SkuView
+from workflows.production_dto import (
+    BatchProgress,
+    BatchResult,
+    BatchStatus,
+    BatchView,
+    CellView,
+    Disposition,
+    ModuleResult,
+    ModuleStatus,
+    ModuleView,
+    PackResult,
+    PackStatus,
+    PackView,
+    SkuView,
+)
 
 
 def sku_view(sku: Sku) -> SkuView:
@@ -77,14 +91,10 @@ def get_module_view(session: Session, module_id: int) -> ModuleView:
     return module_view(module, module_cells(session, module_id))
 
 
-def sku_of_batch(session: Session, batch_id: int) -> Sku:
-    return session.scalars(select(Sku).join(Batch, Batch.sku_id == Sku.id).where(Batch.id == batch_id)).one()
-
-
-def pack_view_with_modules(session: Session, pack: Pack, sku: Sku) -> PackView:
-    """The view of a pack already in hand (an effect's locked row): one more query, for its modules."""
-    modules = list(session.scalars(select(Module).where(Module.pack_id == pack.id).order_by(Module.id)))
-    return pack_view(pack, sku, modules)
+def modules_per_pack(session: Session, batch_id: int) -> int:
+    """The capacity of a pack of this batch (its SKU's `modules_per_pack`)."""
+    return int(session.execute(select(Sku.modules_per_pack).join(Batch, Batch.sku_id == Sku.id)
+                               .where(Batch.id == batch_id)).scalar_one())
 
 
 def get_pack_view(session: Session, pack_id: int) -> PackView:
@@ -159,3 +169,50 @@ def find_batch_view(session: Session, batch_id: int) -> BatchView | None:
 
 def find_pack_view(session: Session, pack_id: int) -> PackView | None:
     return get_pack_view(session, pack_id) if session.get(Pack, pack_id) else None
+
+
+# --- what lifecycle effects answer: ids, statuses, versions (the API reads bodies with the views above) ----
+
+def batch_result(session: Session, batch: Batch, progress: BatchProgress | None = None) -> BatchResult:
+    return BatchResult(id=batch.id, status=BatchStatus(batch.status), version=batch.version,
+                       progress=progress if progress is not None else batch_progress(session, batch.id))
+
+
+def get_batch_result(session: Session, batch_id: int) -> BatchResult:
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise not_found("Batch", batch_id)
+    return batch_result(session, batch)
+
+
+def module_result(module: Module) -> ModuleResult:
+    return ModuleResult(id=module.id, batch_id=module.batch_id, status=ModuleStatus(module.status),
+                        version=module.version)
+
+
+def get_module_result(session: Session, module_id: int) -> ModuleResult:
+    module = session.get(Module, module_id)
+    if module is None:
+        raise not_found("Module", module_id)
+    return module_result(module)
+
+
+def pack_result(pack: Pack) -> PackResult:
+    return PackResult(id=pack.id, batch_id=pack.batch_id, status=PackStatus(pack.status),
+                      disposition=Disposition(pack.disposition) if pack.disposition else None,
+                      module_count=pack.module_count, version=pack.version)
+
+
+def get_pack_result(session: Session, pack_id: int) -> PackResult:
+    pack = session.get(Pack, pack_id)
+    if pack is None:
+        raise not_found("Pack", pack_id)
+    return pack_result(pack)
+
+
+def module_batch(session: Session, module_id: int) -> tuple[int, str]:
+    """The batch whose lifecycle seals this module, and the module's status."""
+    row = session.execute(select(Module.batch_id, Module.status).where(Module.id == module_id)).first()
+    if row is None:
+        raise not_found("Module", module_id)
+    return row[0], row[1]

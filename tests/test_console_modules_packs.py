@@ -1,8 +1,10 @@
 """Battery-pack console: modules with their cell ledger, packs, EOL dispositions, serials, versions, audit,
 and what the pack and batch workflows show."""
 
+import json
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import unique
@@ -31,6 +33,7 @@ from tests.console_helpers import (
     total,
     workflow_status,
 )
+from workflows.batch import batch_workflow_id
 from workflows.pack import pack_workflow_id
 
 # --- modules -------------------------------------------------------------------------------------------
@@ -435,7 +438,54 @@ async def test_pack_create_retried_after_its_batch_completed_returns_the_same_pa
     assert (await handle.describe()).run_id == first_run  # no second lifecycle for a finished pack
 
 
-# --- what the transitions answer ----------------------------------------------------------------------
+# --- what the lifecycles carry -------------------------------------------------------------------------
+
+RENDERED_KEYS = {"sku", "modules", "cells", "uid", "serial_number", "batch_number", "created_at", "updated_at"}
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+SMALL_RESULT_BYTES = 300  # id, status, version, a batch's progress; a rendered pack with its SKU is over 1 KB
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+async def _carried(client: Any, workflow_id: str) -> tuple[list[bytes], list[bytes]]:
+    """The update results and the local activities' recorded results of a finished lifecycle."""
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.result()
+    updates, effects = [], []
+    for event in (await handle.fetch_history()).events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            outcome = event.workflow_execution_update_completed_event_attributes.outcome
+            updates += [p.data for p in outcome.success.payloads]
+        elif (event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+              and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER):
+            effects += [p.data for p in event.marker_recorded_event_attributes.details["result"].payloads]
+    return updates, effects
+
+
+async def test_lifecycles_carry_small_results_never_rendered_records(api, make_user, temporal_client):
+    """Transitions answer ids, statuses and versions through Temporal (the API reads bodies from PostgreSQL):
+    no update result or recorded effect of a batch or pack lifecycle holds a rendered record."""
+    c = await crew(make_user)
+    _, batch = await running_batch(api, c, cells=1, modules=1)
+    pack = await ready_pack(api, c, batch)  # a module sealed, a pack created with it and sealed
+    await dispose(api, c, pack["id"], "QUARANTINE")
+    await dispose(api, c, pack["id"], "PASS")
+    data(await api.patch(f"{V1}/batches/{batch['id']}/complete", headers=c.supervisor.headers))
+
+    pack_updates, pack_effects = await _carried(temporal_client, pack_workflow_id(pack["id"]))
+    batch_updates, batch_effects = await _carried(temporal_client, batch_workflow_id(batch["id"]))
+    assert len(pack_updates) == 4  # create, seal, two dispositions
+    assert len(batch_updates) == 4  # create, start, a module's seal, complete
+    assert len(pack_effects) >= 4 and len(batch_effects) >= 4  # one effect per transition (and progress counts)
+    for payload in [*pack_updates, *pack_effects, *batch_updates, *batch_effects]:
+        assert len(payload) < SMALL_RESULT_BYTES, payload
+        assert not _keys(json.loads(payload)) & RENDERED_KEYS, payload
 
 
 async def test_transitions_answer_the_record_as_get_shows_it(api, make_user):

@@ -1,6 +1,7 @@
 """The production batch lifecycle (`production-batch-{id}`): DRAFT -> IN_PROGRESS -> COMPLETED.
 
-The batch owns its modules' sealing, so it knows its progress; packs tell it when they change."""
+The batch owns its modules' sealing, so it knows its progress; packs tell it when they change. Effects and
+updates carry small results (`BatchResult`, `ModuleResult`); the API reads bodies from PostgreSQL."""
 
 import asyncio
 
@@ -19,12 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.production_dto import (
         BatchInput,
         BatchProgress,
+        BatchResult,
         BatchState,
         BatchStatus,
-        BatchView,
         CreateBatch,
         Effect,
-        ModuleView,
+        ModuleResult,
         Transition,
     )
 
@@ -57,24 +58,24 @@ class ProductionBatchWorkflow:
         return self.state
 
     @workflow.update
-    async def create(self, request: CreateBatch) -> BatchView:
+    async def create(self, request: CreateBatch) -> BatchResult:
         async with self.lock:
             try:
-                view = await effect("create_batch", request, BatchView)
+                result = await effect("create_batch", request, BatchResult)
             except Exception:
                 self.abandoned = not self.state.created
                 raise
             self.state.created = True
-            return self._absorb(view)
+            return self._absorb(result)
 
     @create.validator
     def _validate_create(self, request: CreateBatch) -> None:
         require_permission(request.actor, Perm.BATCH_CREATE)
 
     @workflow.update
-    async def start(self, transition: Transition) -> BatchView:
+    async def start(self, transition: Transition) -> BatchResult:
         async with self.lock:
-            return self._absorb(await effect("start_batch", self._effect(transition), BatchView))
+            return self._absorb(await effect("start_batch", self._effect(transition), BatchResult))
 
     @start.validator
     def _validate_start(self, transition: Transition) -> None:
@@ -82,9 +83,9 @@ class ProductionBatchWorkflow:
         require_state(self.state.status, (BatchStatus.DRAFT,), "batch", self.state.batch_id, "start")
 
     @workflow.update
-    async def complete(self, transition: Transition) -> BatchView:
+    async def complete(self, transition: Transition) -> BatchResult:
         async with self.lock:
-            return self._absorb(await effect("complete_batch", self._effect(transition), BatchView))
+            return self._absorb(await effect("complete_batch", self._effect(transition), BatchResult))
 
     @complete.validator
     def _validate_complete(self, transition: Transition) -> None:
@@ -92,9 +93,9 @@ class ProductionBatchWorkflow:
         require_state(self.state.status, (BatchStatus.IN_PROGRESS,), "batch", self.state.batch_id, "complete")
 
     @workflow.update
-    async def seal_module(self, transition: Transition) -> ModuleView:
+    async def seal_module(self, transition: Transition) -> ModuleResult:
         async with self.lock:
-            module = await effect("seal_module", self._effect(transition), ModuleView)
+            module = await effect("seal_module", self._effect(transition), ModuleResult)
         self.progress_stale = True
         return module
 
@@ -116,10 +117,10 @@ class ProductionBatchWorkflow:
     def _effect(self, transition: Transition) -> Effect:
         return Effect(entity_id=self.state.batch_id, op_key=op_key(), transition=transition)
 
-    def _absorb(self, view: BatchView) -> BatchView:
-        self.state.status, self.state.progress = view.status, view.progress
+    def _absorb(self, result: BatchResult) -> BatchResult:
+        self.state.status, self.state.progress = result.status, result.progress
         self._show()
-        return view
+        return result
 
     async def _refresh_progress(self) -> None:
         self.progress_stale = False

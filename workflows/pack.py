@@ -1,7 +1,9 @@
 """The pack lifecycle (`pack-{id}`): DRAFT -> IN_PROGRESS -> READY_FOR_EOL -> FINALIZED.
 
 Binding modules is a guarded direct write (it moves DRAFT to IN_PROGRESS); the API then signals
-`assembly_changed` so the workflow shows the fresh state. Seal and disposition are updates."""
+`assembly_changed` so the workflow shows the fresh state. Seal and disposition are updates. Effects and
+updates carry a `PackResult` (id, status, version and what the workflow shows), never the rendered pack: the
+API reads that from PostgreSQL."""
 
 import asyncio
 
@@ -23,10 +25,10 @@ with workflow.unsafe.imports_passed_through():
         Disposition,
         Effect,
         PackInput,
+        PackResult,
         PackSnapshot,
         PackState,
         PackStatus,
-        PackView,
         Transition,
     )
 
@@ -67,28 +69,28 @@ class PackWorkflow:
         return self.state
 
     @workflow.update
-    async def create(self, request: CreatePack) -> PackView:
+    async def create(self, request: CreatePack) -> PackResult:
         async with self.lock:
             try:
-                view = await effect("create_pack", request, PackView)
+                result = await effect("create_pack", request, PackResult)
             except Exception:
                 self.abandoned = not self.state.created
                 raise
             first_time = not self.state.created
-            self.state.created, self.state.batch_id = True, view.batch_id
-            self._absorb(view)
+            self.state.created, self.state.batch_id = True, result.batch_id
+            self._absorb(result)
         if first_time:
             await self._news_for_batch()
-        return view
+        return result
 
     @create.validator
     def _validate_create(self, request: CreatePack) -> None:
         require_permission(request.actor, Perm.PACK_ASSEMBLE)
 
     @workflow.update
-    async def seal(self, transition: Transition) -> PackView:
+    async def seal(self, transition: Transition) -> PackResult:
         async with self.lock:
-            return self._absorb(await effect("seal_pack", self._effect(transition), PackView))
+            return self._absorb(await effect("seal_pack", self._effect(transition), PackResult))
 
     @seal.validator
     def _validate_seal(self, transition: Transition) -> None:
@@ -96,11 +98,11 @@ class PackWorkflow:
         require_state(self.state.status, ASSEMBLING, "pack", self.state.pack_id, "seal")
 
     @workflow.update
-    async def disposition(self, transition: Transition) -> PackView:
+    async def disposition(self, transition: Transition) -> PackResult:
         async with self.lock:
-            view = self._absorb(await effect("set_disposition", self._effect(transition), PackView))
+            result = self._absorb(await effect("set_disposition", self._effect(transition), PackResult))
         await self._news_for_batch()
-        return view
+        return result
 
     @disposition.validator
     def _validate_disposition(self, transition: Transition) -> None:
@@ -114,11 +116,11 @@ class PackWorkflow:
     def _effect(self, transition: Transition) -> Effect:
         return Effect(entity_id=self.state.pack_id, op_key=op_key(), transition=transition)
 
-    def _absorb(self, view: PackView) -> PackView:
+    def _absorb(self, result: PackResult) -> PackResult:
         self.state.status, self.state.disposition, self.state.module_count = (
-            view.status, view.disposition, view.module_count)
+            result.status, result.disposition, result.module_count)
         self._show()
-        return view
+        return result
 
     async def _refresh(self) -> None:
         self.snapshot_stale = False

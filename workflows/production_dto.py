@@ -120,6 +120,37 @@ class PackView(BaseModel):
     updated_at: datetime
 
 
+class BatchResult(BaseModel):
+    """What a batch transition answers (and its effect records in history): the API reads the body from
+    PostgreSQL. A result recorded as a whole `BatchView` (older histories) parses into this too."""
+
+    id: int
+    status: BatchStatus
+    version: int
+    progress: BatchProgress  # the workflow's state and its details in the Temporal UI
+
+
+class ModuleResult(BaseModel):
+    """What sealing a module answers (the API reads the module from PostgreSQL)."""
+
+    id: int
+    batch_id: int
+    status: ModuleStatus
+    version: int
+
+
+class PackResult(BaseModel):
+    """What a pack transition answers: id, status, version and the few facts the pack workflow keeps for its
+    state and its details; the API reads the body from PostgreSQL. A recorded `PackView` parses into this."""
+
+    id: int
+    batch_id: int
+    status: PackStatus
+    disposition: Disposition | None = None
+    module_count: int
+    version: int
+
+
 class Actor(BaseModel):
     """Who asks for a transition: lands in the workflow history and in the audit row."""
 

@@ -1,4 +1,5 @@
-"""`/api/v1/batches`: production batches, each a `production-batch-{id}` workflow."""
+"""`/api/v1/batches`: production batches, each a `production-batch-{id}` workflow. A transition answers a small
+result through Temporal; the batch it answers with is read from PostgreSQL afterwards."""
 
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from services import idempotency, production
 from services.identity import Principal
 from services.production_views import find_batch_view, get_batch_view, list_batches
 from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
-from workflows.production_dto import BatchInput, BatchStatus, BatchView, CreateBatch, Transition
+from workflows.production_dto import BatchInput, BatchResult, BatchStatus, BatchView, CreateBatch, Transition
 
 router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/batches", tags=["battery-pack: batches"])
 
@@ -48,14 +49,14 @@ async def create(body: BatchCreate, request: Request, client: TemporalDep,
     batch_id, created_before = await in_transaction(request, _prepare, body, key)
     if created_before is not None:
         return ok(created_before, status=201)
-    view = await create_with_start(
+    await create_with_start(
         client, run=ProductionBatchWorkflow.run, start_input=BatchInput(batch_id=batch_id),
         workflow_id=batch_workflow_id(batch_id), create=ProductionBatchWorkflow.create,
         request=CreateBatch(batch_id=batch_id, sku_id=body.sku_id, batch_number=body.batch_number,
                             target_quantity=body.target_quantity, actor=actor_of(user)),
-        result_type=BatchView, entity_type="batch", entity_id=batch_id,
+        result_type=BatchResult, entity_type="batch", entity_id=batch_id,
         summary=f"Production batch {batch_id} of SKU {body.sku_id}", update_key=f"create-batch-{batch_id}")
-    return ok(view, status=201)
+    return ok(await in_transaction(request, get_batch_view, batch_id), status=201)
 
 
 async def _move(request: Request, client: Any, user: Principal, batch_id: int, action: str, update: Any,
@@ -67,8 +68,8 @@ async def _move(request: Request, client: Any, user: Principal, batch_id: int, a
         return workflow_violation(f"Cannot {action} batch {batch_id} in status {batch.status}",
                                   {"id": batch_id, "status": batch.status})
 
-    view = await transition(client, batch_workflow_id(batch_id), update, step, update_id(request, action), gone)
-    return ok(view)
+    await transition(client, batch_workflow_id(batch_id), update, step, update_id(request, action), gone)
+    return ok(await in_transaction(request, get_batch_view, batch_id))
 
 
 @router.patch("/{batch_id}/start")

@@ -1,5 +1,6 @@
 """`/api/v1/modules`: modules and their cell ledger. Creation and cell binding are guarded direct
-writes; sealing is a transition of the owning batch's workflow."""
+writes; sealing is a transition of the owning batch's workflow (it answers a small result; the module is read
+from PostgreSQL afterwards)."""
 
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import production
 from services.identity import Principal
-from services.production_views import get_module_view, list_modules
+from services.production_views import get_module_view, list_modules, module_batch
 from workflows.batch import ProductionBatchWorkflow, batch_workflow_id
 from workflows.production_dto import ModuleStatus, Transition
 
@@ -60,14 +61,14 @@ async def bind_cell(module_id: int, body: BindCell, request: Request, if_match: 
 @router.patch("/{module_id}/seal")
 async def seal(module_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
                body: VersionedBody | None = None, user: Principal = require(Perm.MODULE_ASSEMBLE)) -> Any:
-    module = await in_transaction(request, get_module_view, module_id)
+    batch_id, status = await in_transaction(request, module_batch, module_id)
     step = Transition(action="seal", actor=actor_of(user), expected_version=expected_version(body, if_match),
                       payload={"module_id": module_id})
 
     async def gone() -> AppError:
-        return workflow_violation(f"Cannot seal module {module_id}: its batch {module.batch_id} is closed",
-                                  {"id": module_id, "status": module.status})
+        return workflow_violation(f"Cannot seal module {module_id}: its batch {batch_id} is closed",
+                                  {"id": module_id, "status": status})
 
-    sealed = await transition(client, batch_workflow_id(module.batch_id), ProductionBatchWorkflow.seal_module,
-                              step, update_id(request, f"seal-module-{module_id}"), gone)
-    return ok(sealed)
+    await transition(client, batch_workflow_id(batch_id), ProductionBatchWorkflow.seal_module,
+                     step, update_id(request, f"seal-module-{module_id}"), gone)
+    return ok(await in_transaction(request, get_module_view, module_id))

@@ -1,4 +1,5 @@
-"""`/api/v1/packs`: packs, each a `pack-{id}` workflow; module binding is a guarded direct write."""
+"""`/api/v1/packs`: packs, each a `pack-{id}` workflow; module binding is a guarded direct write. A transition
+answers a small result through Temporal; the pack it answers with is read from PostgreSQL afterwards."""
 
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from services.identity import Principal
 from services.production import lock_batch_in_progress
 from services.production_views import find_pack_view, get_pack_view, list_packs
 from workflows.pack import PackWorkflow, pack_workflow_id
-from workflows.production_dto import CreatePack, PackInput, PackStatus, PackView, Transition
+from workflows.production_dto import CreatePack, PackInput, PackResult, PackStatus, PackView, Transition
 
 router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/packs", tags=["battery-pack: packs"])
 
@@ -59,14 +60,14 @@ async def create(body: PackCreate, request: Request, client: TemporalDep,
     pack_id, created_before = await in_transaction(request, _prepare, body, key)
     if created_before is not None:
         return ok(created_before, status=201)
-    view = await create_with_start(
+    await create_with_start(
         client, run=PackWorkflow.run, start_input=PackInput(pack_id=pack_id), workflow_id=pack_workflow_id(pack_id),
         create=PackWorkflow.create,
         request=CreatePack(pack_id=pack_id, batch_id=body.batch_id, serial_number=body.serial_number,
                            module_ids=body.module_ids, actor=actor_of(user)),
-        result_type=PackView, entity_type="pack", entity_id=pack_id,
+        result_type=PackResult, entity_type="pack", entity_id=pack_id,
         summary=f"Pack {body.serial_number} of batch {body.batch_id}", update_key=f"create-pack-{pack_id}")
-    return ok(view, status=201)
+    return ok(await in_transaction(request, get_pack_view, pack_id), status=201)
 
 
 @router.patch("/{pack_id}/bind-module")
@@ -87,7 +88,8 @@ async def _move(request: Request, client: Any, user: Principal, pack_id: int, ac
         return workflow_violation(f"Cannot {action} pack {pack_id} in status {pack.status}",
                                   {"id": pack_id, "status": pack.status})
 
-    return ok(await transition(client, pack_workflow_id(pack_id), update, step, update_id(request, action), gone))
+    await transition(client, pack_workflow_id(pack_id), update, step, update_id(request, action), gone)
+    return ok(await in_transaction(request, get_pack_view, pack_id))
 
 
 @router.patch("/{pack_id}/seal")
