@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.errors import AppError
+from core.errors import AppError, not_found
 from core.timeutil import utcnow
 from models.production import Batch, Module, ModuleCell, Pack, Sku
 from services.guards import check_version, locked, register_serial, require_status
@@ -275,10 +275,9 @@ def _module_unbindable(session: Session, pack: Pack, module: Module) -> str | No
 
 
 def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackResult:
-    pack = locked(session, Pack, pack_id, "Pack")
+    pack, capacity = _locked_pack_with_capacity(session, pack_id)
     check_version(pack, transition.expected_version, "Pack")
     require_status(pack, [PackStatus.IN_PROGRESS], "Pack", "seal")
-    capacity = modules_per_pack(session, pack.batch_id)
     if pack.module_count != capacity:
         raise AppError("WORKFLOW_VIOLATION", 409, f"Pack {pack.id} holds {pack.module_count} of {capacity} modules",
                        {"id": pack.id, "module_count": pack.module_count, "modules_per_pack": capacity})
@@ -286,6 +285,16 @@ def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackRes
     audit.record(session, actor_id=transition.actor.id, entity_type="pack", entity_id=pack.id,
                  action_type="PACK_SEALED", payload_diff={"status": {"old": "IN_PROGRESS", "new": "READY_FOR_EOL"}})
     return pack_result(pack)
+
+
+def _locked_pack_with_capacity(session: Session, pack_id: int) -> tuple[Pack, int]:
+    """The pack, locked FOR UPDATE, and its SKU's `modules_per_pack`, in one statement."""
+    row = session.execute(select(Pack, Sku.modules_per_pack).join(Batch, Batch.id == Pack.batch_id)
+                          .join(Sku, Sku.id == Batch.sku_id).where(Pack.id == pack_id)
+                          .with_for_update(of=Pack)).first()
+    if row is None:
+        raise not_found("Pack", pack_id)
+    return row[0], int(row[1])
 
 
 def set_disposition(session: Session, pack_id: int, transition: Transition) -> PackResult:

@@ -98,12 +98,13 @@ def modules_per_pack(session: Session, batch_id: int) -> int:
 
 
 def get_pack_view(session: Session, pack_id: int) -> PackView:
-    pack = session.scalars(select(Pack).options(joinedload(Pack.batch).joinedload(Batch.sku))
-                           .where(Pack.id == pack_id)).first()
-    if pack is None:
+    """The pack with its SKU and modules, in one statement (it is read after every pack transition)."""
+    rows = session.execute(select(Pack, Sku, Module).join(Batch, Batch.id == Pack.batch_id)
+                           .join(Sku, Sku.id == Batch.sku_id).outerjoin(Module, Module.pack_id == Pack.id)
+                           .where(Pack.id == pack_id).order_by(Module.id)).all()
+    if not rows:
         raise not_found("Pack", pack_id)
-    modules = list(session.scalars(select(Module).where(Module.pack_id == pack_id).order_by(Module.id)))
-    return pack_view(pack, pack.batch.sku, modules)
+    return pack_view(rows[0][0], rows[0][1], [row[2] for row in rows if row[2] is not None])
 
 
 def list_skus(session: Session, offset: int, limit: int, status: str | None) -> tuple[list[SkuView], int]:
