@@ -3,7 +3,7 @@ transaction each); cell and module binding are direct guarded writes from the AP
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -287,11 +287,25 @@ def seal_pack(session: Session, pack_id: int, transition: Transition) -> PackRes
     return pack_result(pack)
 
 
+# The statements of the pack transitions, built once (building one and its cache key costs about as much CPU
+# as running it).
+LOCK_PACK = select(Pack).where(Pack.id == bindparam("pack_id")).with_for_update()
+LOCK_PACK_WITH_CAPACITY = (select(Pack, Sku.modules_per_pack).join(Batch, Batch.id == Pack.batch_id)
+                           .join(Sku, Sku.id == Batch.sku_id).where(Pack.id == bindparam("pack_id"))
+                           .with_for_update(of=Pack))
+
+
+def _locked_pack(session: Session, pack_id: int) -> Pack:
+    """The pack, locked FOR UPDATE for the rest of the transaction; 404 if missing."""
+    pack = session.scalars(LOCK_PACK, {"pack_id": pack_id}).first()
+    if pack is None:
+        raise not_found("Pack", pack_id)
+    return pack
+
+
 def _locked_pack_with_capacity(session: Session, pack_id: int) -> tuple[Pack, int]:
     """The pack, locked FOR UPDATE, and its SKU's `modules_per_pack`, in one statement."""
-    row = session.execute(select(Pack, Sku.modules_per_pack).join(Batch, Batch.id == Pack.batch_id)
-                          .join(Sku, Sku.id == Batch.sku_id).where(Pack.id == pack_id)
-                          .with_for_update(of=Pack)).first()
+    row = session.execute(LOCK_PACK_WITH_CAPACITY, {"pack_id": pack_id}).first()
     if row is None:
         raise not_found("Pack", pack_id)
     return row[0], int(row[1])
@@ -299,7 +313,7 @@ def _locked_pack_with_capacity(session: Session, pack_id: int) -> tuple[Pack, in
 
 def set_disposition(session: Session, pack_id: int, transition: Transition) -> PackResult:
     """PASS or FAIL finalizes the pack; QUARANTINE holds it at READY_FOR_EOL."""
-    pack = locked(session, Pack, pack_id, "Pack")
+    pack = _locked_pack(session, pack_id)
     check_version(pack, transition.expected_version, "Pack")
     require_status(pack, [PackStatus.READY_FOR_EOL], "Pack", "disposition")
     disposition = Disposition(transition.payload["disposition"])

@@ -1,6 +1,6 @@
 """Reads of battery-pack production records, each with its SKU eager-loaded (no N+1)."""
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.errors import not_found
@@ -97,11 +97,16 @@ def modules_per_pack(session: Session, batch_id: int) -> int:
                                .where(Batch.id == batch_id)).scalar_one())
 
 
+# Built once: a pack is read after every pack transition, and building the statement (and its cache key) on
+# each call cost about as much CPU as running it.
+PACK_WITH_SKU_AND_MODULES = (select(Pack, Sku, Module).join(Batch, Batch.id == Pack.batch_id)
+                             .join(Sku, Sku.id == Batch.sku_id).outerjoin(Module, Module.pack_id == Pack.id)
+                             .where(Pack.id == bindparam("pack_id")).order_by(Module.id))
+
+
 def get_pack_view(session: Session, pack_id: int) -> PackView:
-    """The pack with its SKU and modules, in one statement (it is read after every pack transition)."""
-    rows = session.execute(select(Pack, Sku, Module).join(Batch, Batch.id == Pack.batch_id)
-                           .join(Sku, Sku.id == Batch.sku_id).outerjoin(Module, Module.pack_id == Pack.id)
-                           .where(Pack.id == pack_id).order_by(Module.id)).all()
+    """The pack with its SKU and modules, in one statement."""
+    rows = session.execute(PACK_WITH_SKU_AND_MODULES, {"pack_id": pack_id}).all()
     if not rows:
         raise not_found("Pack", pack_id)
     return pack_view(rows[0][0], rows[0][1], [row[2] for row in rows if row[2] is not None])
