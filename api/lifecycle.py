@@ -93,14 +93,15 @@ def search_attributes(entity_type: str, entity_id: int, status: str) -> TypedSea
 
 async def create_with_start(client: Client, *, run: Any, start_input: Any, workflow_id: str,
                             create: Any, request: Any, result_type: type[T], entity_type: str,
-                            entity_id: int, summary: str, update_key: str) -> T:
-    """Start the entity's workflow (or reuse it) and deliver the create as its first update."""
+                            entity_id: int, summary: str, update_key: str, status: str = "DRAFT") -> T:
+    """Start the entity's workflow (or reuse it) and deliver the create as its first update. `status` is the
+    EntityStatus it starts with: the one its create sets, so the create upserts no search attribute."""
 
     def attempt() -> Awaitable[T]:
         start = WithStartWorkflowOperation(  # an operation is good for one call only
             run, start_input, id=workflow_id, task_queue=get_settings().task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search_attributes(entity_type, entity_id, "DRAFT"), static_summary=summary)
+            search_attributes=search_attributes(entity_type, entity_id, status), static_summary=summary)
         return client.execute_update_with_start_workflow(create, request, start_workflow_operation=start,
                                                          id=update_key, result_type=result_type)
 

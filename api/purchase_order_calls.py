@@ -15,7 +15,7 @@ from core.errors import AppError, workflow_violation
 from models.procurement import PurchaseOrder
 from services import idempotency, purchase_order_views, purchasing
 from services.identity import Principal
-from workflows.procurement_dto import CreatePo, PoCommand, PoLifecycleInput, PoResult
+from workflows.procurement_dto import CreatePo, PoCommand, PoLifecycleInput, PoResult, PoStatus
 from workflows.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
 
 T = TypeVar("T")
@@ -44,7 +44,8 @@ async def create_purchase_order(request: Request, client: Client, user: Principa
         workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
         request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
         result_type=PoResult, entity_type="purchase_order", entity_id=po_id,
-        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}")
+        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}",
+        status=PoStatus.DRAFT)
     return await rendered(request, po_id, render)
 
 

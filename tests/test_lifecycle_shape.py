@@ -113,6 +113,9 @@ async def test_a_purchase_order_is_one_workflow_from_create_to_received(api, mak
     assert len(accepted) == 11  # create, submit, 2 decisions, order, 2 x (receive, inspect, accept)
     assert len(effects) == len(accepted)  # one local activity (one transaction) per transition
     assert not of_type(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+    # a search-attribute upsert only where ops see a change: pending_approval (for the head), the director's
+    # step, approved, ordered, partially_received, received (the start already says draft)
+    assert len(of_type(history, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)) == 6
     results = update_results(history)
     assert len(results) == 11 and all(b"line_items" not in r for r in results)
     assert max(len(r) for r in results) < SMALL_RESULT_BYTES
