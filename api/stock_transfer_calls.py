@@ -30,20 +30,17 @@ def transfer_uid_for(user: Principal, key: str | None) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mfg-ops:transfer:{user.id}:{key}"))
 
 
-def _existing(session: Session, uid: str) -> TransferView | None:
+def _existing(session: Session, user: Principal, from_location_uid: str, uid: str) -> TransferView | None:
+    """The transfer a retry with the same `Idempotency-Key` created, once the caller may use the source."""
+    stock_access.accessible_location(session, user, from_location_uid)
     found = session.scalars(select(Transfer).where(Transfer.uid == uuid.UUID(uid))).first()
     return stock_transfers.view(session, found) if found is not None else None
-
-
-def _check_source(session: Session, user: Principal, from_location_uid: str) -> None:
-    stock_access.accessible_location(session, user, from_location_uid)
 
 
 async def request_transfer(request: Request, client: Client, user: Principal, from_location: str, to_location: str,
                            request_date: date, notes: str | None, lines: list[TransferLineInput]) -> TransferView:
     uid = transfer_uid_for(user, idempotency_key(request))
-    await in_transaction(request, _check_source, user, from_location)
-    earlier = await in_transaction(request, _existing, uid)
+    earlier = await in_transaction(request, _existing, user, from_location, uid)
     if earlier is not None:
         return earlier
     create = CreateTransfer(actor=actor_of(user, request), transfer_uid=uid, from_location_uid=from_location,
