@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.body_limit import BodySizeLimit
+from api.deps import PrincipalCache, start_principal_sweeper
 from api.dialects import install_error_handlers
 from api.metrics import PerformanceRecorder, RequestMetrics
 from api.rate_limit import StockRateLimit
@@ -31,7 +32,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)
         app.state.settings = settings
+        sweeper = start_principal_sweeper(app)
         yield
+        if sweeper is not None:
+            sweeper.stop()
         if engine is None:
             app.state.engine.dispose()
 
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
     app.state.performance = PerformanceRecorder()
     app.add_middleware(RequestMetrics, recorder=app.state.performance)  # outermost: times every answer
+    app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -1,6 +1,7 @@
 """Users, sessions and login attempts. Never commits: the request scope does."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ USER_FIELDS = ("user_id", "username", "email", "full_name", "employee_id", "phon
                "notes", "default_location_id")  # default_location_id: the stock contract's (set on /api/users)
 REQUIRED_FIELDS = frozenset({"user_id", "username", "email", "role", "is_active", "is_superuser",
                              "can_approve_workflows"})
+CHANGED_PRINCIPALS = "identity.changed_principals"  # a Session.info key, see changed_principals()
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,22 @@ class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
     user: User
+    session_id: uuid.UUID
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self.user, self.session_id)
 
 
 @dataclass(frozen=True)
 class ClientInfo:
     ip_address: str | None
     user_agent: str | None
+
+
+def principal_of(user: User, session_id: uuid.UUID) -> Principal:
+    return Principal(user.id, user.user_id, user.username, user.email, user.role, user.is_superuser, session_id,
+                     user.approval_limit)
 
 
 def snapshot(user: User) -> dict[str, Any]:
@@ -130,7 +142,7 @@ def _open_session(session: Session, user: User) -> TokenPair:
     sid = uuid.uuid4()
     refresh = issue_token(user.id, user.role, "refresh", sid)
     session.add(AuthSession(id=sid, user_id=user.id, refresh_jti=refresh.jti))
-    return TokenPair(issue_token(user.id, user.role, "access", sid), refresh, user)
+    return TokenPair(issue_token(user.id, user.role, "access", sid), refresh, user, sid)
 
 
 @lru_cache(maxsize=1)
@@ -163,6 +175,30 @@ def login(session: Session, login_name: str, password: str, client: ClientInfo) 
     return _open_session(session, user)
 
 
+@dataclass(frozen=True)
+class PrincipalChanges:
+    """Users and sessions whose principal a transaction changed (revoked, deactivated, another role...)."""
+
+    user_ids: frozenset[int]
+    session_ids: frozenset[uuid.UUID]
+
+
+def _principal_changed(session: Session, user_id: int | None = None, session_id: uuid.UUID | None = None) -> None:
+    """Note in the transaction that a principal changed: whoever caches principals (api/deps.py) forgets
+    them once it commits (see changed_principals)."""
+    users, sessions = session.info.setdefault(CHANGED_PRINCIPALS, (set(), set()))
+    if user_id is not None:
+        users.add(user_id)
+    if session_id is not None:
+        sessions.add(session_id)
+
+
+def changed_principals(session: Session) -> PrincipalChanges | None:
+    """The principals the session's last transaction changed, if any; forgets them (call after a commit)."""
+    noted = session.info.pop(CHANGED_PRINCIPALS, None)
+    return PrincipalChanges(frozenset(noted[0]), frozenset(noted[1])) if noted else None
+
+
 def authenticate(session: Session, claims: TokenClaims) -> Principal:
     """The principal of a verified access token whose session is still open and user still active."""
     row = session.execute(select(AuthSession.revoked_at, User).join(User, User.id == AuthSession.user_id)
@@ -172,8 +208,15 @@ def authenticate(session: Session, claims: TokenClaims) -> Principal:
     user: User = row.User
     if user.id != claims.user_id or not user.is_active:
         raise AppError("NOT_AUTHENTICATED", 401, "Could not validate credentials")
-    return Principal(user.id, user.user_id, user.username, user.email, user.role, user.is_superuser,
-                     claims.session_id, user.approval_limit)
+    return principal_of(user, claims.session_id)
+
+
+def current_principals(session: Session, session_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Principal]:
+    """The principal of each of these sessions that is still open, of a user still active, in one query."""
+    rows = session.execute(select(AuthSession.id, User).join(User, User.id == AuthSession.user_id)
+                           .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None),
+                                  User.is_active.is_(True)))
+    return {session_id: principal_of(user, session_id) for session_id, user in rows.tuples()}
 
 
 def refresh(session: Session, claims: TokenClaims) -> TokenPair:
@@ -187,12 +230,13 @@ def refresh(session: Session, claims: TokenClaims) -> TokenPair:
     new_refresh = issue_token(user.id, user.role, "refresh", auth_session.id)
     auth_session.refresh_jti = new_refresh.jti
     audit.record(session, actor_id=user.id, entity_type="user", entity_id=user.id, action_type="TOKEN_REFRESHED")
-    return TokenPair(issue_token(user.id, user.role, "access", auth_session.id), new_refresh, user)
+    return TokenPair(issue_token(user.id, user.role, "access", auth_session.id), new_refresh, user, auth_session.id)
 
 
 def logout(session: Session, principal: Principal, client: ClientInfo) -> None:
     session.execute(update(AuthSession).where(AuthSession.id == principal.session_id)
                     .values(revoked_at=utcnow()))
+    _principal_changed(session, session_id=principal.session_id)
     user = session.get(User, principal.id)
     _record_attempt(session, principal.username, user, client, True, is_logout=True)
     audit.record(session, actor_id=principal.id, entity_type="user", entity_id=principal.id,
@@ -209,6 +253,7 @@ def change_password(session: Session, principal: Principal, current: str, new: s
     user.version += 1
     session.execute(update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.id != principal.session_id,
                                               AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    _principal_changed(session, user_id=user.id)
     audit.record(session, actor_id=principal.id, entity_type="user", entity_id=user.id,
                  action_type="PASSWORD_CHANGED", payload_diff={"password": "changed"})
 
@@ -306,6 +351,7 @@ def update_user(session: Session, actor_id: int, user: User, changes: dict[str, 
     for field, value in changes.items():
         setattr(user, field, value)
     user.version += 1
+    _principal_changed(session, user_id=user.id)  # its role, names or approval limit may have changed
     if changes.get("is_active") is False:
         _revoke_all_sessions(session, user.id)
     session.flush()
@@ -331,6 +377,7 @@ def deactivate_user(session: Session, actor_id: int, user: User) -> User:
 def _revoke_all_sessions(session: Session, user_pk: int) -> None:
     session.execute(update(AuthSession).where(AuthSession.user_id == user_pk, AuthSession.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
+    _principal_changed(session, user_id=user_pk)
 
 
 def list_users(session: Session, offset: int, limit: int) -> tuple[list[User], int]:

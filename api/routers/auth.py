@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ClientInfoDep, CurrentUser, SessionDep, require
+from api.deps import ClientInfoDep, CurrentUser, SessionDep, remember_sign_in, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.identity import UserCreate, attempt_out, user_out
 from core.errors import AppError
@@ -58,16 +58,16 @@ def token_response(pair: TokenPair, with_user: bool) -> dict[str, Any]:
     return body
 
 
-def _login_and_commit(session: Session, login_name: str, password: str, client: ClientInfo) -> dict[str, Any]:
-    """The login response. Commits here, on this thread, whatever the outcome: a failed attempt stays in the
-    login history, and the per-account lock `identity.login` takes is released without waiting for teardown."""
+def _login_and_commit(session: Session, login_name: str, password: str, client: ClientInfo) -> TokenPair:
+    """Commits here, on this thread, whatever the outcome: a failed attempt stays in the login history, and
+    the per-account lock `identity.login` takes is released without waiting for teardown."""
     try:
         pair = identity.login(session, login_name, password, client)
     except AppError:
         session.commit()
         raise
     session.commit()
-    return token_response(pair, with_user=True)
+    return pair
 
 
 # bcrypt and the database are blocking: the async routes (which read a query, JSON or form body) run that
@@ -78,7 +78,10 @@ async def login(request: Request, session: SessionDep, client: ClientInfoDep) ->
     fields = await read_fields(request, "username", "email", "password")
     fields.setdefault("username", fields.get("email", ""))
     _require_fields(fields, "username", "password")
-    return await run_in_threadpool(_login_and_commit, session, fields["username"], fields["password"], client)
+    generation = request.app.state.principals.generation
+    pair = await run_in_threadpool(_login_and_commit, session, fields["username"], fields["password"], client)
+    remember_sign_in(request, pair, generation)
+    return token_response(pair, with_user=True)
 
 
 @router.post("/refresh")

@@ -11,7 +11,15 @@ from fastapi import Request, Response
 from pydantic import ConfigDict, EmailStr, Field
 from sqlalchemy.orm import Session
 
-from api.deps import STOCK_SESSION_COOKIE, ClientInfoDep, CurrentUser, OptionalUser, SessionDep, require
+from api.deps import (
+    STOCK_SESSION_COOKIE,
+    ClientInfoDep,
+    CurrentUser,
+    OptionalUser,
+    SessionDep,
+    remember_sign_in,
+    require,
+)
 from api.routers.stock_users import StockRole
 from api.stock_common import StockBody, stock_router
 from core.errors import AppError
@@ -20,7 +28,7 @@ from core.security import IssuedToken
 from core.settings import Settings
 from services import identity
 from services import stock_users as users
-from services.identity import ClientInfo, Principal
+from services.identity import ClientInfo, Principal, TokenPair
 from services.stock_sessions import renewed_access_token, session_user, user_session
 
 router = stock_router(tags=["stock: auth"])
@@ -69,7 +77,7 @@ def clear_session_cookie(request: Request, response: Response) -> None:
                            secure=_settings(request).production)
 
 
-def _sign_in(session: Session, credentials: Credentials, client: ClientInfo) -> tuple[IssuedToken, dict[str, Any]]:
+def _sign_in(session: Session, credentials: Credentials, client: ClientInfo) -> tuple[TokenPair, dict[str, Any]]:
     """Commits whatever the outcome: a failed attempt stays in the login history (it counts towards the
     lockout) and the per-account lock identity.login takes is released at once."""
     try:
@@ -79,14 +87,16 @@ def _sign_in(session: Session, credentials: Credentials, client: ClientInfo) -> 
         raise
     user = session_user(session, pair.user)
     session.commit()
-    return pair.access, user
+    return pair, user
 
 
 @router.post("/auth/login")
 def login(body: Credentials, request: Request, response: Response, session: SessionDep,
           client: ClientInfoDep) -> Any:
-    token, user = _sign_in(session, body, client)
-    set_session_cookie(request, response, token)
+    generation = request.app.state.principals.generation
+    pair, user = _sign_in(session, body, client)
+    remember_sign_in(request, pair, generation)
+    set_session_cookie(request, response, pair.access)
     return {"success": True, "message": "Login successful", "user": user}
 
 
@@ -111,6 +121,7 @@ def current_session(request: Request, response: Response, caller: OptionalUser, 
         return None
     if _signed_in_by_cookie(request) and (token := renewed_access_token(session, caller)) is not None:
         set_session_cookie(request, response, token)
+        request.app.state.principals.alias(token.token, request.cookies[STOCK_SESSION_COOKIE], token.expires_at)
     return user_session(session, caller)
 
 

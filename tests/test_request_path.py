@@ -1,0 +1,245 @@
+"""The request path's shortcuts keep their promises: a cached principal never outlives a revocation made in
+this process, and one made elsewhere at most by PRINCIPAL_CACHE_SECONDS; a read does not commit."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import app as api_app
+from api import deps
+from api.app import create_app
+from core.db import make_engine, session_scope
+from core.settings import Settings
+from core.timeutil import utcnow
+from services import identity
+from services.identity import Principal
+from tests.conftest import PASSWORD, MakeUser, unique
+from tests.conftest import TestUser as AppUser
+
+LONG_TTL = 60.0  # far longer than any test: whatever is refused at once was not waiting for the TTL
+APP_NAME = "request-path-test"  # this file's own engine, so its connections can be told apart
+
+
+@dataclass
+class Client:
+    http: httpx.AsyncClient
+    engine: Engine
+    principals: deps.PrincipalCache
+
+
+@asynccontextmanager
+async def own_app(settings: Settings, temporal_client: Any, ttl: float = LONG_TTL,
+                  engine: Engine | None = None) -> AsyncIterator[Client]:
+    """An app with its own engine (its statements are the only ones counted) and principal TTL."""
+    engine = engine or make_engine(f"{settings.resolved_database_url()}?application_name={APP_NAME}", pool_size=2)
+    app: FastAPI = create_app(settings.model_copy(update={"principal_cache_seconds": ttl}), engine, temporal_client)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                yield Client(http, engine, app.state.principals)
+    finally:
+        engine.dispose()
+
+
+async def login(http: httpx.AsyncClient, user: AppUser) -> dict[str, str]:
+    response = await http.post("/api/v1/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def me(http: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    return await http.get("/api/v1/auth/me", headers=headers)
+
+
+def refused(response: httpx.Response, code: str = "TOKEN_REVOKED") -> bool:
+    return response.status_code == 401 and response.json()["code"] == code
+
+
+# --- the principal cache -------------------------------------------------------------------------------
+
+async def test_a_logout_refuses_the_token_on_the_next_request(settings, temporal_client, make_user: MakeUser):
+    user = await make_user("viewer")
+    async with own_app(settings, temporal_client) as client:
+        headers = await login(client.http, user)
+        assert (await me(client.http, headers)).status_code == 200  # now cached for a minute
+        assert (await client.http.post("/api/v1/auth/logout", headers=headers)).status_code == 200
+        assert refused(await me(client.http, headers))
+
+
+async def test_a_stock_sign_out_refuses_the_cookie_on_the_next_request(settings, temporal_client,
+                                                                      make_user: MakeUser):
+    user = await make_user("OPERATOR")
+    async with own_app(settings, temporal_client) as client:
+        signed_in = await client.http.post("/api/auth/login", json={"email": user.username, "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        assert (await client.http.get("/api/items")).status_code == 200  # the cookie's principal, now cached
+        assert (await client.http.post("/api/auth/logout")).status_code == 200
+        cookie = {deps.STOCK_SESSION_COOKIE: signed_in.cookies[deps.STOCK_SESSION_COOKIE]}
+        client.http.cookies.clear()
+        assert (await client.http.get("/api/items", cookies=cookie)).status_code == 401
+
+
+async def test_a_deactivated_user_is_refused_on_the_next_request(settings, temporal_client, make_user: MakeUser,
+                                                               admin: AppUser):
+    user = await make_user("viewer")
+    async with own_app(settings, temporal_client) as client:
+        headers = await login(client.http, user)
+        assert (await me(client.http, headers)).status_code == 200
+        deleted = await client.http.delete(f"/api/v1/users/{user.id}", headers=await login(client.http, admin))
+        assert deleted.status_code == 200, deleted.text
+        assert refused(await me(client.http, headers))
+
+
+async def test_a_password_change_refuses_the_users_other_sessions_at_once(settings, temporal_client,
+                                                                        make_user: MakeUser):
+    user = await make_user("viewer")
+    async with own_app(settings, temporal_client) as client:
+        this, other = await login(client.http, user), await login(client.http, user)
+        assert (await me(client.http, other)).status_code == 200
+        changed = await client.http.post("/api/v1/auth/change-password", headers=this,
+                                         json={"current_password": PASSWORD, "new_password": "n3w-secret-pass"})
+        assert changed.status_code == 200, changed.text
+        assert refused(await me(client.http, other))
+        assert (await me(client.http, this)).status_code == 200
+
+
+async def test_a_role_change_applies_on_the_next_request(settings, temporal_client, make_user: MakeUser,
+                                                       admin: AppUser):
+    user = await make_user("admin")
+    async with own_app(settings, temporal_client) as client:
+        headers = await login(client.http, user)
+        assert (await client.http.get("/api/v1/users", headers=headers)).status_code == 200
+        demoted = await client.http.put(f"/api/v1/users/{user.id}", json={"role": "materials_write"},
+                                        headers=await login(client.http, admin))
+        assert demoted.status_code == 200, demoted.text
+        assert (await client.http.get("/api/v1/users", headers=headers)).status_code == 403
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def revoke_behind_its_back(session_factory: sessionmaker[Session], user: AppUser) -> None:
+    """As another API process, or an operator in SQL, would: no word to this process."""
+    with session_scope(session_factory) as session:
+        session.execute(text("UPDATE auth_sessions SET revoked_at = now() WHERE user_id = :id"), {"id": user.id})
+
+
+def confirm_with(session_factory: sessionmaker[Session]) -> Any:
+    def confirm(session_ids: set[uuid.UUID]) -> dict[uuid.UUID, Principal]:
+        with session_scope(session_factory) as session:
+            return identity.current_principals(session, session_ids)
+
+    return confirm
+
+
+async def test_a_sweep_finds_a_revocation_made_elsewhere(settings, temporal_client, make_user: MakeUser,
+                                                       session_factory: sessionmaker[Session]):
+    user = await make_user("viewer")
+    async with own_app(settings, temporal_client) as client:
+        headers = await login(client.http, user)
+        assert (await me(client.http, headers)).status_code == 200
+        revoke_behind_its_back(session_factory, user)
+        await asyncio.to_thread(client.principals.sweep, confirm_with(session_factory))
+        assert refused(await me(client.http, headers))
+
+
+async def test_a_principal_is_trusted_for_the_ttl_after_its_last_confirmation(
+        settings, temporal_client, make_user: MakeUser, session_factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(api_app, "start_principal_sweeper", lambda app: None)  # sweeps by hand here
+    user = await make_user("viewer")
+    async with own_app(settings, temporal_client, ttl=2.0) as client:
+        clock = Clock(1000.0)
+        client.principals.clock = clock
+        headers = await login(client.http, user)  # confirmed at 1000
+        clock.now += 1.5
+        await asyncio.to_thread(client.principals.sweep, confirm_with(session_factory))  # confirmed at 1001.5
+        clock.now += 1.5
+        with traffic(client.engine) as seen:
+            assert (await me(client.http, headers)).status_code == 200
+        assert len(seen["statements"]) == 1  # the route's own query: the caller was not checked again
+        revoke_behind_its_back(session_factory, user)
+        clock.now += 0.4
+        assert (await me(client.http, headers)).status_code == 200  # within the TTL of the last confirmation
+        clock.now += 0.2
+        assert refused(await me(client.http, headers))
+
+
+async def test_a_check_that_read_the_database_before_a_change_is_not_cached():
+    cache = deps.PrincipalCache(60.0)
+    principal = Principal(1, "u", "u", "u@example.com", "viewer", False, uuid.uuid4())
+    expires = utcnow() + timedelta(minutes=5)
+    generation = cache.generation  # read, then the database, then...
+    cache.forget(frozenset({1}), frozenset())  # ...a change commits before the check is stored
+    cache.put("token", principal, expires, cache.clock(), generation)
+    assert cache.get("token") is None
+    cache.put("token", principal, expires, cache.clock(), cache.generation)
+    assert cache.get("token") == principal
+
+
+def test_a_principal_is_never_trusted_past_its_tokens_expiry():
+    cache = deps.PrincipalCache(60.0)
+    principal = Principal(1, "u", "u", "u@example.com", "viewer", False, uuid.uuid4())
+    cache.put("token", principal, utcnow() + timedelta(seconds=1), cache.clock(), cache.generation)
+    assert cache.get("token") == principal
+    cache.clock = lambda: time.monotonic() + 1.5
+    assert cache.get("token") is None
+
+
+# --- reads do not commit ---------------------------------------------------------------------------------
+
+@contextmanager
+def traffic(engine: Engine) -> Iterator[dict[str, list[str]]]:
+    """The statements run and the transactions committed on `engine` meanwhile."""
+    seen: dict[str, list[str]] = {"statements": [], "commits": []}
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        seen["statements"].append(sql)
+
+    def commit(conn: Any) -> None:
+        seen["commits"].append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+async def test_a_get_runs_its_query_and_commits_nothing(settings, temporal_client, make_user: MakeUser):
+    user = await make_user("materials_write")
+    async with own_app(settings, temporal_client) as client:
+        writer = await login(client.http, user)
+        created = await client.http.post("/api/v1/materials", headers=writer,
+                                         json={"name": "Counted", "part_number": unique("CNT")})
+        assert created.status_code == 201, created.text
+        path = f"/api/v1/materials/{created.json()['id']}"
+        headers = await login(client.http, user)  # signed in here: its first request is not checked again
+        with traffic(client.engine) as seen:
+            assert (await client.http.get(path, headers=headers)).status_code == 200
+            assert (await client.http.get(f"/api/v1/materials/{2**31 - 1}", headers=headers)).status_code == 404
+        assert len(seen["statements"]) == 2 and seen["commits"] == []  # one query each: no caller check
+        with traffic(client.engine) as seen:
+            changed = await client.http.put(path, headers=headers, json={"description": "written"})
+        assert changed.status_code == 200, changed.text
+        assert seen["commits"] == ["COMMIT"]
