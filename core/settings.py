@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     admin_password: str = DEV_ADMIN_PASSWORD
     jwt_secret: str = DEV_JWT_SECRET
     access_token_seconds: int = 1800
-    # How long an API process trusts a checked access token without asking the database again. A logout,
-    # password change or user change made through this process applies to its next request at once; one
-    # made through another process, within this many seconds. 0 = check every request.
+    # How long an API process trusts a caller's session and user after the database last confirmed them (a
+    # background sweep confirms them every quarter of this). A logout, password change or user change made
+    # through this process applies to its next request; one made elsewhere, within this. 0 = check each time.
     principal_cache_seconds: float = 2.0
     refresh_token_seconds: int = 7 * 24 * 3600
 
