@@ -1,11 +1,14 @@
 """The app factory: one engine and one Temporal client per process, created in the lifespan."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import Engine
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 from temporalio.client import Client
 
 from api.body_limit import BodySizeLimit
@@ -48,5 +51,43 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(RequestMetrics, recorder=app.state.performance)  # outermost: times every answer
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     for router in ROUTERS:
-        app.include_router(router)
+        include_guarded(app, router)
     return app
+
+
+def include_guarded(app: FastAPI, router: APIRouter) -> None:
+    """Include `router`, and let the app skip it at once for a path outside its paths' fixed prefixes.
+
+    The app tries its routers in order, each trying its routes, for every request (twice: to choose, then
+    to dispatch): measured, about 0.1 ms of CPU for a route in the ninth router and 0.3-0.4 ms for one of
+    the stock routers further down. The guard answers exactly what the router would for any other path
+    (no match), so order, 404s, 405s and slash redirects are unchanged."""
+    before = {id(route) for route in app.router.routes}
+    app.include_router(router)
+    added = [route for route in app.router.routes if id(route) not in before]
+    prefixes = fixed_prefixes(router)
+    if len(added) == 1 and prefixes:  # one included-router entry (FastAPI >= 0.160); else leave it be
+        guard(added[0], prefixes)
+
+
+def fixed_prefixes(router: APIRouter) -> tuple[str, ...] | None:
+    """The shortest fixed starts of the router's route paths (up to the first parameter), or None when a
+    route has no plain path (a mount, a nested router, a host)."""
+    starts = set()
+    for route in router.routes:
+        path = getattr(route, "path", None)
+        if not isinstance(path, str) or not getattr(route, "methods", None):
+            return None
+        starts.add(path.split("{", 1)[0])
+    return tuple(p for p in sorted(starts) if not any(p != q and p.startswith(q) for q in starts)) or None
+
+
+def guard(route: BaseRoute, prefixes: tuple[str, ...]) -> None:
+    matches: Callable[[Scope], tuple[Match, Scope]] = route.matches
+
+    def guarded(scope: Scope) -> tuple[Match, Scope]:
+        if not get_route_path(scope).startswith(prefixes):
+            return Match.NONE, {}
+        return matches(scope)
+
+    route.matches = guarded  # type: ignore[method-assign]

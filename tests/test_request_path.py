@@ -1,5 +1,6 @@
 """The request path's shortcuts keep their promises: a cached principal never outlives a revocation made in
-this process, and one made elsewhere at most by PRINCIPAL_CACHE_SECONDS; a read does not commit."""
+this process, and one made elsewhere at most by PRINCIPAL_CACHE_SECONDS; a read does not commit; routers
+skipped by their path prefix match as before."""
 
 import asyncio
 import time
@@ -16,10 +17,12 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import Match
 
 from api import app as api_app
 from api import deps
 from api.app import create_app
+from api.routers import ROUTERS
 from core.db import make_engine, session_scope
 from core.settings import Settings
 from core.timeutil import utcnow
@@ -243,3 +246,45 @@ async def test_a_get_runs_its_query_and_commits_nothing(settings, temporal_clien
             changed = await client.http.put(path, headers=headers, json={"description": "written"})
         assert changed.status_code == 200, changed.text
         assert seen["commits"] == ["COMMIT"]
+
+
+# --- routers skipped by their paths' fixed prefixes ----------------------------------------------------------
+
+def sample_requests() -> list[tuple[str, str]]:
+    """Every route's path (parameters filled in), with and without a trailing slash, with every method;
+    and paths that only start like one."""
+    paths = {"/", "/api", "/api/", "/api/v1", "/api/v1/", "/docs", "/openapi.json", "/api/v1/materialsx",
+             "/api/itemsx/1", "/healthz", "/inbox/", "/api/v1/purchase-orders/1/x/y"}
+    for router in ROUTERS:
+        for route in router.routes:
+            path = getattr(route, "path", "")
+            for value in ("1", "abc"):
+                filled = path.replace("{", "<").replace("}", ">")
+                while "<" in filled:
+                    start = filled.index("<")
+                    filled = filled[:start] + value + filled[filled.index(">", start) + 1:]
+                paths |= {filled, filled.rstrip("/") + "/", filled.rstrip("/") or "/"}
+    return [(method, path) for path in sorted(paths) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")]
+
+
+def first_match(app: FastAPI, method: str, path: str) -> tuple[str, int | None]:
+    """What the app's router loop picks: the first full match, else the first partial one."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+    partial = None
+    for index, route in enumerate(app.router.routes):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return "full", index
+        if match == Match.PARTIAL and partial is None:
+            partial = index
+    return ("partial", partial) if partial is not None else ("none", None)
+
+
+def test_skipping_routers_by_prefix_matches_exactly_as_trying_each():
+    guarded = create_app()
+    unguarded = create_app()
+    for route in unguarded.router.routes:
+        route.__dict__.pop("matches", None)  # the included router's own matching again
+    assert sum("matches" in route.__dict__ for route in guarded.router.routes) == len(ROUTERS)
+    for method, path in sample_requests():
+        assert first_match(guarded, method, path) == first_match(unguarded, method, path), (method, path)
