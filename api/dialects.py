@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import AppError
@@ -152,9 +153,20 @@ def render_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return render_connection_lost(request, exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     status, body = error_body(dialect_of(request), "INTERNAL_ERROR", 500, "Internal server error", None)
     return JSONResponse(body, status_code=status)
+
+
+def render_connection_lost(request: Request, exc: DBAPIError) -> JSONResponse:
+    """A pooled connection PostgreSQL had closed (a restart, a killed backend): SQLAlchemy has replaced the
+    pool, so the same request will very likely succeed at once."""
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+    status, body = error_body(dialect_of(request), "SERVICE_UNAVAILABLE", 503,
+                              "The database connection was lost; try again", None)
+    return JSONResponse(body, status_code=status, headers={"Retry-After": "1"})
 
 
 def install_error_handlers(app: Any) -> None:

@@ -1,6 +1,6 @@
 """The request path's shortcuts keep their promises: a cached principal never outlives a revocation made in
-this process, and one made elsewhere at most by PRINCIPAL_CACHE_SECONDS; a read does not commit; routers
-skipped by their path prefix match as before."""
+this process, and one made elsewhere at most by PRINCIPAL_CACHE_SECONDS; a read does not commit; idle pooled
+connections are checked, a dead one costs one 503; routers skipped by their path prefix match as before."""
 
 import asyncio
 import time
@@ -23,6 +23,7 @@ from api import app as api_app
 from api import deps
 from api.app import create_app
 from api.routers import ROUTERS
+from core import db
 from core.db import make_engine, session_scope
 from core.settings import Settings
 from core.timeutil import utcnow
@@ -246,6 +247,48 @@ async def test_a_get_runs_its_query_and_commits_nothing(settings, temporal_clien
             changed = await client.http.put(path, headers=headers, json={"description": "written"})
         assert changed.status_code == 200, changed.text
         assert seen["commits"] == ["COMMIT"]
+
+
+# --- pooled connections ------------------------------------------------------------------------------------
+
+def kill_app_connections(session_factory: sessionmaker[Session]) -> int:
+    with session_scope(session_factory) as session:
+        return len(session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE application_name = :name"), {"name": APP_NAME}).all())
+
+
+async def connected_app(settings: Settings, temporal_client: Any, idle_seconds: float,
+                        monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", idle_seconds)
+    url = f"{settings.resolved_database_url()}?application_name={APP_NAME}"
+    return own_app(settings, temporal_client, engine=make_engine(url, pool_size=1))
+
+
+async def test_a_connection_idle_for_a_while_is_checked_before_use(settings, temporal_client,
+                                                                   make_user: MakeUser,
+                                                                   session_factory: sessionmaker[Session],
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    user = await make_user("viewer")
+    async with await connected_app(settings, temporal_client, 0.05, monkeypatch) as client:
+        headers = await login(client.http, user)
+        assert (await me(client.http, headers)).status_code == 200
+        assert kill_app_connections(session_factory) >= 1
+        await asyncio.sleep(0.2)  # idle longer than PING_AFTER_IDLE_SECONDS: checked, found dead, replaced
+        assert (await me(client.http, headers)).status_code == 200
+
+
+async def test_a_connection_that_died_while_busy_costs_one_503(settings, temporal_client, make_user: MakeUser,
+                                                               session_factory: sessionmaker[Session],
+                                                               monkeypatch: pytest.MonkeyPatch):
+    user = await make_user("viewer")
+    async with await connected_app(settings, temporal_client, LONG_TTL, monkeypatch) as client:
+        headers = await login(client.http, user)
+        assert (await me(client.http, headers)).status_code == 200
+        assert kill_app_connections(session_factory) >= 1  # in use a moment ago: not checked
+        lost = await me(client.http, headers)
+        assert lost.status_code == 503 and lost.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert lost.headers["retry-after"] == "1"
+        assert (await me(client.http, headers)).status_code == 200  # SQLAlchemy replaced the pool
 
 
 # --- routers skipped by their paths' fixed prefixes ----------------------------------------------------------
