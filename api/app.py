@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or make_engine(settings.resolved_database_url())
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.read_sessionmaker = make_sessionmaker(app.state.engine.execution_options(
+            isolation_level="AUTOCOMMIT"))  # GET and HEAD (api/deps.py get_session)
         app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)
         app.state.settings = settings
         sweeper = start_principal_sweeper(app)

@@ -211,12 +211,13 @@ def test_a_principal_is_never_trusted_past_its_tokens_expiry():
 # --- reads do not commit ---------------------------------------------------------------------------------
 
 @contextmanager
-def traffic(engine: Engine) -> Iterator[dict[str, list[str]]]:
-    """The statements run and the transactions committed on `engine` meanwhile."""
-    seen: dict[str, list[str]] = {"statements": [], "commits": []}
+def traffic(engine: Engine) -> Iterator[dict[str, list[Any]]]:
+    """The statements run (and whether in autocommit) and the transactions committed on `engine` meanwhile."""
+    seen: dict[str, list[Any]] = {"statements": [], "autocommit": [], "commits": []}
 
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         seen["statements"].append(sql)
+        seen["autocommit"].append(conn.connection.driver_connection.autocommit)
 
     def commit(conn: Any) -> None:
         seen["commits"].append("COMMIT")
@@ -230,7 +231,8 @@ def traffic(engine: Engine) -> Iterator[dict[str, list[str]]]:
         event.remove(engine, "commit", commit)
 
 
-async def test_a_get_runs_its_query_and_commits_nothing(settings, temporal_client, make_user: MakeUser):
+async def test_a_get_runs_its_query_in_autocommit_and_commits_nothing(settings, temporal_client,
+                                                                       make_user: MakeUser):
     user = await make_user("materials_write")
     async with own_app(settings, temporal_client) as client:
         writer = await login(client.http, user)
@@ -243,10 +245,11 @@ async def test_a_get_runs_its_query_and_commits_nothing(settings, temporal_clien
             assert (await client.http.get(path, headers=headers)).status_code == 200
             assert (await client.http.get(f"/api/v1/materials/{2**31 - 1}", headers=headers)).status_code == 404
         assert len(seen["statements"]) == 2 and seen["commits"] == []  # one query each: no caller check
+        assert seen["autocommit"] == [True, True]  # no BEGIN before it, no ROLLBACK after
         with traffic(client.engine) as seen:
             changed = await client.http.put(path, headers=headers, json={"description": "written"})
         assert changed.status_code == 200, changed.text
-        assert seen["commits"] == ["COMMIT"]
+        assert seen["commits"] == ["COMMIT"] and not any(seen["autocommit"])  # a change is one transaction
 
 
 # --- pooled connections ------------------------------------------------------------------------------------
