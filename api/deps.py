@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ log = logging.getLogger("api.deps")
 
 SESSION_COOKIE = "session"  # the inbox's cookie (path /inbox)
 STOCK_SESSION_COOKIE = "nuxt-session"  # the stock contract's cookie (path /): the same access token
-READ_METHODS = frozenset({"GET", "HEAD"})  # no route answering these writes: their transaction is not committed
+READ_METHODS = frozenset({"GET", "HEAD"})  # no route answering these may write: their queries run in autocommit
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -102,7 +102,7 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(STOCK_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Known:
     principal: Principal
     checked_at: float  # when the database last confirmed it (the cache's clock)
@@ -128,6 +128,11 @@ class PrincipalCache:
         self._lock = threading.Lock()  # forget() and sweep() run on worker threads
         _caches.add(self)
 
+    def mark(self) -> tuple[float, int]:
+        """The time and generation to `put` a principal with: take them before reading it from the database,
+        so a change committed meanwhile wins."""
+        return self.clock(), self.generation
+
     def get(self, token: str) -> Principal | None:
         known = self._known.get(token)
         if known is None:
@@ -152,7 +157,7 @@ class PrincipalCache:
         """Another token of the same session (a renewed cookie) is as trusted as the one it replaces."""
         known = self._known.get(known_token)
         if known is not None:
-            self.put(token, known.principal, token_expires_at, known.checked_at, self.generation)
+            self.put(token, known.principal, token_expires_at, known.checked_at, self.generation)  # as confirmed
 
     def forget(self, user_ids: frozenset[int], session_ids: frozenset[uuid.UUID]) -> None:
         with self._lock:
@@ -205,6 +210,7 @@ class PrincipalSweeper:
                                     isolation_level="AUTOCOMMIT")  # one SELECT: no BEGIN or ROLLBACK needed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="principal-sweeper", daemon=True)
+        self._failing = False  # said once when the sweeps start failing, once when they work again
 
     def start(self) -> None:
         self._thread.start()
@@ -219,14 +225,20 @@ class PrincipalSweeper:
             try:
                 self.cache.sweep(self.confirm)
             except Exception as exc:  # the database is away: the principals age out, requests check them
-                log.warning("could not confirm the cached principals: %s", exc)
+                if not self._failing:
+                    log.warning("could not confirm the cached principals (retrying quietly): %s", exc)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.info("the cached principals are confirmed again")
+                self._failing = False
 
     def confirm(self, session_ids: set[uuid.UUID]) -> dict[uuid.UUID, Principal]:
         with Session(self.engine) as session:
             return identity.current_principals(session, session_ids)
 
 
-def start_principal_sweeper(app: Any) -> PrincipalSweeper | None:
+def start_principal_sweeper(app: FastAPI) -> PrincipalSweeper | None:
     cache: PrincipalCache = app.state.principals
     if cache.ttl <= 0:
         return None
@@ -251,18 +263,23 @@ async def get_current_user(request: Request) -> Principal:
 
 def _authenticate(request: Request, token: str, claims: TokenClaims) -> Principal:
     cache: PrincipalCache = request.app.state.principals
-    generation, checked_at = cache.generation, cache.clock()  # before the database: a change meanwhile wins
+    before = cache.mark()
     with session_scope(request.app.state.sessionmaker) as session:
         principal = identity.authenticate(session, claims)
-    cache.put(token, principal, claims.expires_at, checked_at, generation)
+    cache.put(token, principal, claims.expires_at, *before)
     return principal
 
 
-def remember_sign_in(request: Request, pair: TokenPair, generation: int) -> None:
-    """A token just issued at sign-in (committed): its first request need not check it again. `generation`:
-    the cache's, read before the sign-in read the user."""
+def before_sign_in(request: Request) -> tuple[float, int]:
     cache: PrincipalCache = request.app.state.principals
-    cache.put(pair.access.token, pair.principal, pair.access.expires_at, cache.clock(), generation)
+    return cache.mark()
+
+
+def remember_sign_in(request: Request, pair: TokenPair, before: tuple[float, int]) -> None:
+    """A token just issued by a committed sign-in: its first request need not check it again. `before`:
+    before_sign_in's, taken before the sign-in read the user."""
+    cache: PrincipalCache = request.app.state.principals
+    cache.put(pair.access.token, pair.principal, pair.access.expires_at, *before)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

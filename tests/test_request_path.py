@@ -96,6 +96,24 @@ async def test_a_stock_sign_out_refuses_the_cookie_on_the_next_request(settings,
         assert (await client.http.get("/api/items", cookies=cookie)).status_code == 401
 
 
+async def test_a_renewed_session_cookie_is_trusted_like_the_one_it_replaces(settings, temporal_client,
+                                                                           make_user: MakeUser):
+    user = await make_user("OPERATOR")
+    async with own_app(settings, temporal_client) as client:
+        signed_in = await client.http.post("/api/auth/login", json={"email": user.username, "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        first = client.http.cookies[deps.STOCK_SESSION_COOKIE]
+        assert (await client.http.get("/api/auth/session")).status_code == 200
+        renewed = client.http.cookies[deps.STOCK_SESSION_COOKIE]
+        assert renewed != first
+        with traffic(client.engine) as seen:
+            assert (await client.http.get("/api/v1/auth/me")).status_code == 200
+        assert len(seen["statements"]) == 1  # the route's own query: the renewed cookie was not checked again
+        assert (await client.http.post("/api/auth/logout")).status_code == 200
+        client.http.cookies.set(deps.STOCK_SESSION_COOKIE, renewed)
+        assert refused(await client.http.get("/api/v1/auth/me"))
+
+
 async def test_a_deactivated_user_is_refused_on_the_next_request(settings, temporal_client, make_user: MakeUser,
                                                                admin: AppUser):
     user = await make_user("viewer")

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ClientInfoDep, CurrentUser, SessionDep, remember_sign_in, require
+from api.deps import ClientInfoDep, CurrentUser, SessionDep, before_sign_in, remember_sign_in, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.identity import UserCreate, attempt_out, user_out
 from core.errors import AppError
@@ -78,9 +78,9 @@ async def login(request: Request, session: SessionDep, client: ClientInfoDep) ->
     fields = await read_fields(request, "username", "email", "password")
     fields.setdefault("username", fields.get("email", ""))
     _require_fields(fields, "username", "password")
-    generation = request.app.state.principals.generation
+    before = before_sign_in(request)
     pair = await run_in_threadpool(_login_and_commit, session, fields["username"], fields["password"], client)
-    remember_sign_in(request, pair, generation)
+    remember_sign_in(request, pair, before)
     return token_response(pair, with_user=True)
 
 

@@ -17,6 +17,7 @@ from api.deps import (
     CurrentUser,
     OptionalUser,
     SessionDep,
+    before_sign_in,
     remember_sign_in,
     require,
 )
@@ -93,9 +94,9 @@ def _sign_in(session: Session, credentials: Credentials, client: ClientInfo) -> 
 @router.post("/auth/login")
 def login(body: Credentials, request: Request, response: Response, session: SessionDep,
           client: ClientInfoDep) -> Any:
-    generation = request.app.state.principals.generation
+    before = before_sign_in(request)
     pair, user = _sign_in(session, body, client)
-    remember_sign_in(request, pair, generation)
+    remember_sign_in(request, pair, before)
     set_session_cookie(request, response, pair.access)
     return {"success": True, "message": "Login successful", "user": user}
 
