@@ -133,6 +133,41 @@ class ApprovalEngine:
                 f"amount {self.request.amount}")
 
 
+class HoldsApproval:
+    """What a lifecycle that runs its own approval shares (a purchase order, a transfer): the open request, a
+    withdrawal's outcome, the end of the request, the escalation of a step past its SLA. The workflow class
+    sets `approval` and `lock` and shows itself in `_show`."""
+
+    approval: ApprovalEngine | None
+    lock: asyncio.Lock
+
+    def _open_approval(self) -> ApprovalEngine:
+        if self.approval is None:
+            raise no_longer_waiting({"workflow_id": workflow.info().workflow_id})
+        return self.approval
+
+    def _withdrawal(self, actor_id: int) -> ApprovalOutcome:
+        return ApprovalOutcome(instance_id=self._open_approval().request.instance_id, status=ApprovalStatus.CANCELLED,
+                               decided_by=actor_id)
+
+    def _end_approval(self) -> None:
+        if self.approval is not None:
+            self.approval.cancelled = not self.approval.finished
+            self.approval = None
+
+    async def _escalate(self, step: StepPlan) -> None:
+        async with self.lock:
+            approval = self.approval
+            if approval is not None and not approval.moved_on_from(step):
+                await effect("escalate_approval_step", approval.step_effect(step, workflow.info().workflow_id),
+                             TaskView)
+                approval.escalated = True
+                self._show()
+
+    def _show(self) -> None:
+        raise NotImplementedError
+
+
 @workflow.defn(name="Approval")
 class ApprovalWorkflow:
     @workflow.init

@@ -15,11 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from workflows.approval import ApprovalEngine, no_longer_waiting
+    from workflows.approval import ApprovalEngine, HoldsApproval
     from workflows.lifecycle import continue_as_new_due, effect, op_key, require_permission, require_state, show
     from workflows.procurement_dto import (
-        ApprovalOutcome,
-        ApprovalStatus,
         CreateGrn,
         CreatePo,
         Decision,
@@ -38,8 +36,6 @@ with workflow.unsafe.imports_passed_through():
         PoResult,
         PoStatus,
         PoSubmitted,
-        StepPlan,
-        TaskView,
     )
 
 FINISHED = (PoStatus.RECEIVED, PoStatus.CLOSED, PoStatus.CANCELLED)
@@ -55,7 +51,7 @@ def purchase_order_workflow_id(po_id: int) -> str:
 
 
 @workflow.defn(name="PurchaseOrderV2")
-class PurchaseOrderWorkflow:
+class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.init
     def __init__(self, input: PoLifecycleInput) -> None:
         self.state = input.state or PoLifecycleState(po_id=input.po_id)
@@ -178,36 +174,14 @@ class PurchaseOrderWorkflow:
     async def withdraw_approval(self, actor_id: int) -> PoResult:
         """The requester (or an admin) withdrew the approval request: the PO is a draft again."""
         async with self.lock:
-            approval = self._open_approval()
-            outcome = ApprovalOutcome(instance_id=approval.request.instance_id, status=ApprovalStatus.CANCELLED,
-                                      decided_by=actor_id)
             po = await effect("withdraw_po_approval", OutcomeEffect(
-                po_id=self.state.po_id, outcome=outcome, op_key=op_key()), PoResult)
+                po_id=self.state.po_id, outcome=self._withdrawal(actor_id), op_key=op_key()), PoResult)
             self._end_approval()
             return self._absorb(po)
 
     @withdraw_approval.validator
     def _validate_withdraw(self, actor_id: int) -> None:
         self._open_approval()
-
-    def _open_approval(self) -> ApprovalEngine:
-        if self.approval is None:
-            raise no_longer_waiting({"po_id": self.state.po_id})
-        return self.approval
-
-    async def _escalate(self, step: StepPlan) -> None:
-        async with self.lock:
-            approval = self.approval
-            if approval is not None and not approval.moved_on_from(step):
-                await effect("escalate_approval_step",
-                             approval.step_effect(step, workflow.info().workflow_id), TaskView)
-                approval.escalated = True
-                self._show()
-
-    def _end_approval(self) -> None:
-        if self.approval is not None:
-            self.approval.cancelled = not self.approval.finished
-            self.approval = None
 
     # --- its goods receipts -------------------------------------------------------------------------------
 

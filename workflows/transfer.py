@@ -12,16 +12,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from workflows.approval import ApprovalEngine, no_longer_waiting
+    from workflows.approval import ApprovalEngine, HoldsApproval
     from workflows.lifecycle import effect, op_key, require_permission, show
     from workflows.procurement_dto import (
-        ApprovalOutcome,
-        ApprovalStatus,
         Decision,
         DecisionEffect,
         DecisionResult,
-        StepPlan,
-        TaskView,
     )
     from workflows.stock_dto import (
         CreateTransfer,
@@ -38,7 +34,7 @@ def transfer_workflow_id(transfer_uid: str) -> str:
 
 
 @workflow.defn(name="TransferV2")
-class TransferWorkflow:
+class TransferWorkflow(HoldsApproval):
     @workflow.init
     def __init__(self, input: TransferInput) -> None:
         self.uid = input.transfer_uid
@@ -82,7 +78,7 @@ class TransferWorkflow:
                     instance_id=approval.request.instance_id, step=step, decision=decision, final=True,
                     op_key=op_key())), TransferDecided)
             approval.decided(decision, final=True)
-            self.approval = None
+            self._end_approval()
             self._absorb(decided.transfer)
             return DecisionResult(task=decided.task, final=True, settled=True)
 
@@ -94,31 +90,14 @@ class TransferWorkflow:
     async def withdraw_approval(self, actor_id: int) -> TransferResult:
         """The request withdrawn by its requester or an admin: the transfer ends REJECTED."""
         async with self.lock:
-            approval = self._open_approval()
-            outcome = ApprovalOutcome(instance_id=approval.request.instance_id, status=ApprovalStatus.CANCELLED,
-                                      decided_by=actor_id)
             transfer = await effect("withdraw_transfer", TransferOutcomeEffect(
-                transfer_uid=self.uid, outcome=outcome, op_key=op_key()), TransferResult)
-            approval.cancelled, self.approval = True, None
+                transfer_uid=self.uid, outcome=self._withdrawal(actor_id), op_key=op_key()), TransferResult)
+            self._end_approval()
             return self._absorb(transfer)
 
     @withdraw_approval.validator
     def _validate_withdraw(self, actor_id: int) -> None:
         self._open_approval()
-
-    def _open_approval(self) -> ApprovalEngine:
-        if self.approval is None:
-            raise no_longer_waiting({"transfer_id": self.uid})
-        return self.approval
-
-    async def _escalate(self, step: StepPlan) -> None:
-        async with self.lock:
-            approval = self.approval
-            if approval is not None and not approval.moved_on_from(step):
-                await effect("escalate_approval_step",
-                             approval.step_effect(step, workflow.info().workflow_id), TaskView)
-                approval.escalated = True
-                self._show()
 
     def _absorb(self, transfer: TransferResult) -> TransferResult:
         self.transfer = transfer
