@@ -1,7 +1,9 @@
 """Reading purchase orders: the body the contract shows (one PO or a page of them, their suppliers and lines
 read with one query each), the list's search and the summary. The writes are in services/purchasing.py."""
 
-from datetime import date
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +16,23 @@ from models.procurement import PurchaseOrder, PurchaseOrderLine
 from services.queries import given
 from workflows.procurement_dto import PoStatus
 
+# How a column's value goes on the wire, by its exact type (what audit.json_safe does, looked up once per value
+# instead of tested type by type: a page of 20 POs renders about 2,000 values).
+_AS_IS = frozenset({int, str, bool, float, type(None)})
+_WIRE: dict[type, Callable[[Any], Any]] = {Decimal: float, datetime: datetime.isoformat, date: date.isoformat,
+                                           uuid.UUID: str}
+
 
 def plain(row: Any, columns: Any) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for column in columns:
         value = getattr(row, column.key)
-        data[column.key] = audit.json_safe(value) if not isinstance(value, Decimal) else float(value)
+        kind = type(value)
+        if kind in _AS_IS:
+            data[column.key] = value
+        else:
+            convert = _WIRE.get(kind)
+            data[column.key] = convert(value) if convert is not None else audit.json_safe(value)
     return data
 
 
