@@ -31,6 +31,7 @@ from workflows.procurement_dto import CreatePo, PoInput
 from workflows.production_dto import Actor
 from workflows.purchase_order import purchase_order_workflow_id
 from workflows.purchase_order_v1 import PurchaseOrderV1Workflow
+from workflows.search import ENTITY_STATUS, PENDING_ROLE
 from workflows.stock_dto import CreateTransfer, TransferInput, TransferLineInput, TransferView
 from workflows.transfer import transfer_workflow_id
 from workflows.transfer_v1 import TransferV1Workflow
@@ -141,6 +142,26 @@ async def test_each_purchase_order_effect_runs_its_known_statements(api, make_us
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert dict(counted) == STATEMENTS_PER_CHAIN
+
+
+async def test_ops_find_a_purchase_order_by_the_role_its_pending_step_waits_for(api, make_user, session_factory,
+                                                                                  temporal_client):
+    buyer, head, director = (await make_user("purchase"), await make_user("head_of_operations"),
+                             await make_user("director"))
+    po = await draft_po(api, buyer, session_factory, "30000")
+    handle = temporal_client.get_workflow_handle(purchase_order_workflow_id(po["id"]))
+
+    async def shown() -> tuple[str | None, str | None]:
+        attributes = (await handle.describe()).typed_search_attributes
+        return attributes.get(ENTITY_STATUS), attributes.get(PENDING_ROLE)
+
+    assert await shown() == ("draft", None)
+    await api.post(f"{PO}/{po['id']}/submit", headers=buyer.headers)
+    assert await shown() == ("pending_approval", "head_of_operations")
+    await decide(api, head, po["id"])
+    assert await shown() == ("pending_approval", "director")
+    await decide(api, director, po["id"])
+    assert await shown() == ("approved", None)
 
 
 async def test_a_transfer_is_one_workflow_and_its_decision_one_transaction(api, scene, temporal_client,
