@@ -64,6 +64,13 @@ async def login(http: httpx.AsyncClient, user: AppUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+async def stock_sign_in(http: httpx.AsyncClient, user: AppUser) -> httpx.Response:
+    """The stock contract's sign-in: the session cookie is set on `http`."""
+    response = await http.post("/api/auth/login", json={"email": user.username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return response
+
+
 async def me(http: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     return await http.get("/api/v1/auth/me", headers=headers)
 
@@ -87,8 +94,7 @@ async def test_a_stock_sign_out_refuses_the_cookie_on_the_next_request(settings,
                                                                       make_user: MakeUser):
     user = await make_user("OPERATOR")
     async with own_app(settings, temporal_client) as client:
-        signed_in = await client.http.post("/api/auth/login", json={"email": user.username, "password": PASSWORD})
-        assert signed_in.status_code == 200, signed_in.text
+        signed_in = await stock_sign_in(client.http, user)
         assert (await client.http.get("/api/items")).status_code == 200  # the cookie's principal, now cached
         assert (await client.http.post("/api/auth/logout")).status_code == 200
         cookie = {deps.STOCK_SESSION_COOKIE: signed_in.cookies[deps.STOCK_SESSION_COOKIE]}
@@ -100,8 +106,7 @@ async def test_a_renewed_session_cookie_is_trusted_like_the_one_it_replaces(sett
                                                                            make_user: MakeUser):
     user = await make_user("OPERATOR")
     async with own_app(settings, temporal_client) as client:
-        signed_in = await client.http.post("/api/auth/login", json={"email": user.username, "password": PASSWORD})
-        assert signed_in.status_code == 200, signed_in.text
+        await stock_sign_in(client.http, user)
         first = client.http.cookies[deps.STOCK_SESSION_COOKIE]
         assert (await client.http.get("/api/auth/session")).status_code == 200
         renewed = client.http.cookies[deps.STOCK_SESSION_COOKIE]

@@ -140,6 +140,7 @@ class HoldsApproval:
 
     approval: ApprovalEngine | None
     lock: asyncio.Lock
+    _show: Callable[[], None]  # the workflow's own: what the Temporal UI shows of it
 
     def _open_approval(self) -> ApprovalEngine:
         if self.approval is None:
@@ -163,9 +164,6 @@ class HoldsApproval:
                              TaskView)
                 approval.escalated = True
                 self._show()
-
-    def _show(self) -> None:
-        raise NotImplementedError
 
 
 @workflow.defn(name="Approval")
