@@ -15,7 +15,7 @@ from models.catalog import (
 )
 from models.identity import AuthSession, LoginAttempt, User
 from models.inventory import Inventory, InventoryTransaction
-from models.operations import AppliedOperation, IdempotencyKey, SerialNumber
+from models.operations import AppliedOperation, IdempotencyKey, IdempotentRequest, SerialNumber, WorkerHeartbeat
 from models.procurement import (
     DocumentSequence,
     GoodsReceipt,
@@ -48,6 +48,7 @@ from models.stock import (
 
 __all__ = [
     "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "Certification", "IdempotencyKey",
+    "IdempotentRequest", "WorkerHeartbeat",
     "LoginAttempt", "Material", "MaterialCategory", "MaterialCertification", "Module", "ModuleCell", "Pack", "Part",
     "PartMaterial", "SerialNumber", "Sku", "Supplier", "SupplierMaterial", "User",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, UniqueConstraint, func
+from sqlalchemy import DateTime, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -16,9 +16,24 @@ class IdempotencyKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(100))
-    key: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(250))  # `<user id>:<the client's key>`: a key is its user's own
     entity_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IdempotentRequest(Base):
+    """A write a client sent with an `Idempotency-Key` (api/idempotency.py): the request's fingerprint and, once
+    it succeeded, its answer, which a retry with the same key and request gets again."""
+
+    __tablename__ = "idempotent_requests"
+
+    principal: Mapped[str] = mapped_column(String(60), primary_key=True)  # `user:<id>`
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path, query and body
+    status: Mapped[int | None]  # None while the first request runs
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
 
 
 class AppliedOperation(Base):
@@ -38,3 +53,15 @@ class SerialNumber(Base):
     serial: Mapped[str] = mapped_column(String(100), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WorkerHeartbeat(Base):
+    """A worker process's last sign of life (core/heartbeat.py); readiness reads the newest of its task queue."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    task_queue: Mapped[str] = mapped_column(String(200), index=True)
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int]
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
