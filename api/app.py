@@ -14,10 +14,13 @@ from temporalio.client import Client
 from api.body_limit import BodySizeLimit
 from api.deps import PrincipalCache, start_principal_sweeper
 from api.dialects import install_error_handlers
+from api.error_guard import ErrorGuard
+from api.idempotency import Idempotency
 from api.metrics import PerformanceRecorder, RequestMetrics
 from api.rate_limit import StockRateLimit
 from api.request_context import RequestContextMiddleware
 from api.routers import ROUTERS
+from api.security_headers import SecurityHeaders
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
@@ -44,13 +47,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         if engine is None:
             app.state.engine.dispose()
 
-    app = FastAPI(title="Manufacturing operations backend", version=settings.version, lifespan=lifespan)
+    docs = settings.docs_enabled  # DOCS_ENABLED=false: /docs, /redoc and /openapi.json answer 404
+    app = FastAPI(title="Manufacturing operations backend", version=settings.version, lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     install_error_handlers(app)
+    app.add_middleware(Idempotency)  # a retry with the same Idempotency-Key answers the first call's result
     app.add_middleware(RequestContextMiddleware)  # the caller's IP and request, for the audit rows
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
     app.state.performance = PerformanceRecorder()
-    app.add_middleware(RequestMetrics, recorder=app.state.performance)  # outermost: times every answer
+    app.add_middleware(RequestMetrics, recorder=app.state.performance)  # times every answer
+    app.add_middleware(ErrorGuard)  # outermost: whatever escapes is answered here, never raised to the server
+    app.add_middleware(SecurityHeaders)  # around everything (it cannot fail): every answer carries them
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     for router in ROUTERS:
         include_guarded(app, router)

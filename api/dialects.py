@@ -13,9 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from core.errors import AppError
 
@@ -177,21 +179,55 @@ def render_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
 
 
-def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return render_connection_lost(request, exc)
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    status, body = error_body(dialect_of(request), "INTERNAL_ERROR", 500, "Internal server error", None)
-    return JSONResponse(body, status_code=status)
+def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
+    """Anything no handler took: a failure of a part (the database, Temporal) is a 503 with `Retry-After`, a
+    value the database refused is the caller's error (422 or 409), and only the rest is a 500."""
+    known = classify_failure(exc)
+    if known is None:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        status, body = error_body(dialect_of(request), "INTERNAL_ERROR", 500, "Internal server error", None)
+        return JSONResponse(body, status_code=status)
+    if known.status == 503:
+        log.warning("%s on %s %s: %s", known.code, request.method, request.url.path, exc)
+    status, body = error_body(dialect_of(request), known.code, known.status, known.message, known.details)
+    return JSONResponse(body, status_code=status, headers=known.headers or None)
 
 
-def render_connection_lost(request: Request, exc: DBAPIError) -> JSONResponse:
-    """A pooled connection PostgreSQL had closed (a restart, a killed backend): SQLAlchemy has replaced the
-    pool, so the same request will very likely succeed at once."""
-    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
-    status, body = error_body(dialect_of(request), "SERVICE_UNAVAILABLE", 503,
-                              "The database connection was lost; try again", None)
-    return JSONResponse(body, status_code=status, headers={"Retry-After": "1"})
+def classify_failure(exc: BaseException) -> AppError | None:
+    """The AppError an escaped exception stands for, or None for a defect."""
+    if isinstance(exc, DBAPIError):
+        return database_failure(exc)
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        return unavailable("The database is busy (no connection free); try again")
+    if isinstance(exc, RPCError) or (isinstance(exc, RuntimeError) and "client connect" in str(exc).lower()):
+        return unavailable("The lifecycle service (Temporal) is unavailable; try again")
+    if isinstance(exc, UnicodeError):
+        return AppError("VALIDATION_ERROR", 422, "The request contains text that is not valid Unicode")
+    return None
+
+
+def database_failure(exc: DBAPIError) -> AppError | None:
+    """A pooled connection PostgreSQL closed (a restart, a killed backend: SQLAlchemy has replaced the pool,
+    so the same request will very likely succeed at once), PostgreSQL down, or a value it refused."""
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return unavailable("The database is unavailable; try again")
+    code = getattr(exc.orig, "sqlstate", None) or ""
+    if code == "23505":
+        return AppError("DUPLICATE_ENTRY", 409, "A record with these values already exists")
+    if code.startswith("23"):
+        return AppError("VALIDATION_ERROR", 422, "The request refers to a record that does not exist or breaks "
+                        "a rule of the data")
+    if code.startswith("22") or isinstance(exc, DataError):
+        return AppError("VALIDATION_ERROR", 422, "A value in the request is out of range or not valid text")
+    if code.startswith(("08", "53", "57")):  # connection, resources, operator intervention (shutdown)
+        return unavailable("The database is unavailable; try again")
+    return None
+
+
+def unavailable(message: str) -> AppError:
+    err = AppError("SERVICE_UNAVAILABLE", 503, message)
+    err.headers["Retry-After"] = "1"
+    return err
 
 
 def install_error_handlers(app: Any) -> None:
@@ -199,7 +235,6 @@ def install_error_handlers(app: Any) -> None:
         AppError: render,
         RequestValidationError: render_validation,
         StarletteHTTPException: render_http,
-        Exception: render_unexpected,
-    }
+    }  # everything else: api/error_guard.py, outside every middleware, so no exception escapes the app
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)

@@ -11,6 +11,8 @@ from fastapi import Request
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -24,6 +26,7 @@ from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 
 log = logging.getLogger("api.lifecycle")
 T = TypeVar("T")
+LOST_UPDATE_ATTEMPTS = 3
 
 
 class WorkflowGone(Exception):
@@ -31,16 +34,22 @@ class WorkflowGone(Exception):
 
 
 def update_id(request: Request, action: str) -> str | None:
-    """A client's `Idempotency-Key` makes the update id, so a retry attaches to the same update."""
-    key = request.headers.get("idempotency-key")
+    """A client's `Idempotency-Key` makes the update id, so a retry attaches to the same update (Temporal answers
+    it with the first outcome); the key is its user's own."""
+    key = idempotency_key(request)
     return f"{action}:{key}" if key else None
 
 
 def idempotency_key(request: Request) -> str | None:
+    """The client's `Idempotency-Key` as `<user id>:<key>`: the same key from another user is another key."""
     key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 200:
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 200:
         raise AppError("VALIDATION_ERROR", 422, "Idempotency-Key must be 1 to 200 characters")
-    return key
+    principal = getattr(request.state, "principal", None)
+    return f"{getattr(principal, 'id', 'anonymous')}:{key}"
 
 
 async def guarded(call: Callable[[], Awaitable[T]]) -> T:
@@ -119,10 +128,24 @@ async def transition(client: Client, workflow_id: str, update: Any, arg: Any,
     entity is past every transition."""
     handle = client.get_workflow_handle(workflow_id)
     same_update = update_key or str(uuid.uuid4())  # retries inside the deadline are the same update
+    for attempt in range(LOST_UPDATE_ATTEMPTS):
+        try:
+            return await guarded(lambda: handle.execute_update(update, arg, id=same_update, result_type=result_type))
+        except WorkflowGone:
+            if attempt + 1 == LOST_UPDATE_ATTEMPTS or not await _running(handle):
+                raise await on_gone() from None
+            # NOT_FOUND of a running workflow: the server lost an update it had admitted but not accepted (its
+            # worker died, or the workflow left the server's cache); send the same update again.
+            log.warning("update %s of %s was lost before it was accepted; sending it again", same_update,
+                        workflow_id)
+    raise AssertionError("unreachable")
+
+
+async def _running(handle: WorkflowHandle[Any, Any]) -> bool:
     try:
-        return await guarded(lambda: handle.execute_update(update, arg, id=same_update, result_type=result_type))
-    except WorkflowGone:
-        raise await on_gone() from None
+        return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    except RPCError:
+        return False
 
 
 async def notify(client: Client, workflow_id: str, signal: Callable[..., Any]) -> None:

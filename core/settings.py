@@ -8,6 +8,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_ADMIN_PASSWORD = "admin12345"
+ENVIRONMENTS = ("development", "test", "production")
+MIN_PRODUCTION_JWT_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -15,7 +17,7 @@ class Settings(BaseSettings):
 
     service_name: str = "mfg-ops-backend"
     version: str = "0.1.0"
-    environment: str = "development"
+    environment: str = "development"  # one of ENVIRONMENTS, exactly
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -43,6 +45,14 @@ class Settings(BaseSettings):
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # Failed logins from one caller address (any usernames) within the window before its logins answer 429.
+    login_address_max_failures: int = 20
+    login_address_window_seconds: int = 300
+
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated; "*" = any peer): the
+    # caller's address is the first untrusted hop from the right (api/request_context.py caller_ip).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    docs_enabled: bool = True  # /docs, /redoc and /openapi.json; production should set DOCS_ENABLED=false
 
     allow_self_approval: bool = False
     approval_sla_seconds: int = 172800
@@ -68,14 +78,33 @@ class Settings(BaseSettings):
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000
 
+    # Readiness (issue 10): the worker writes a heartbeat this often; /health/ready calls it down after silence.
+    worker_heartbeat_seconds: float = 2.0
+    worker_silence_seconds: float = 10.0
+    # Idempotency-Key (api/idempotency.py): a first answer is kept this long; a first request that has not
+    # answered after this long (its API process died) lets a retry run it again.
+    idempotency_retention_hours: int = 24
+    idempotency_abandoned_seconds: float = 60.0
+    idempotency_wait_seconds: float = 20.0  # a retry racing its first request waits this long for its answer
+
+    # `make run` (issue 10 §3): a child restarted more often than this within a minute is given up on (then
+    # everything stops, exit 1).
+    run_max_restarts_per_minute: int = 5
+
     @property
     def production(self) -> bool:
-        return self.environment.lower() == "production"
+        return self.environment == "production"
 
     @model_validator(mode="after")
-    def _no_dev_secret_in_production(self) -> "Settings":
+    def _known_environment_and_production_secret(self) -> "Settings":
+        if self.environment not in ENVIRONMENTS:
+            raise ValueError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)} (lowercase), "
+                             f"not {self.environment!r}")
         if self.production and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError("JWT_SECRET must be set in production mode")
+        if self.production and len(self.jwt_secret.encode()) < MIN_PRODUCTION_JWT_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes in production "
+                             f"mode (e.g. `openssl rand -hex 32`)")
         return self
 
     def resolved_database_url(self) -> str:

@@ -16,7 +16,9 @@ import pytest
 import pytest_asyncio
 
 os.environ.update({"BCRYPT_ROUNDS": "4", "TASK_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
-                   "UPDATE_TIMEOUT_SECONDS": "8", "LOGIN_LOCKOUT_SECONDS": "900", "RATE_LIMIT_PER_MINUTE": "0"})
+                   "UPDATE_TIMEOUT_SECONDS": "8", "LOGIN_LOCKOUT_SECONDS": "900", "RATE_LIMIT_PER_MINUTE": "0",
+                   # every test logs in from one address: the per-address login throttle is off but where tested
+                   "LOGIN_ADDRESS_MAX_FAILURES": "0"})
 
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -27,6 +29,7 @@ from temporalio.worker import Worker  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from core.heartbeat import Heartbeat  # noqa: E402
 from core.migrate import upgrade_to_head  # noqa: E402
 from core.settings import Settings, get_settings  # noqa: E402
 from core.stack import PostgresCluster, free_port, temporal_binary  # noqa: E402
@@ -93,12 +96,15 @@ class WorkerControl:
         self.client, self.factory, self.task_queue = client, factory, task_queue
         self.worker: Worker | None = None
         self.task: asyncio.Task[None] | None = None
+        self.heartbeat = Heartbeat(factory, task_queue, get_settings().worker_heartbeat_seconds)
 
     def start(self) -> None:
         self.worker = build_worker(self.client, self.factory, self.task_queue)
         self.task = asyncio.create_task(self.worker.run())
+        self.heartbeat.start()
 
     async def stop(self) -> None:
+        await self.heartbeat.stop()
         if self.worker is not None and self.task is not None:
             await self.worker.shutdown()
             await self.task
