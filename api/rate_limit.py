@@ -3,7 +3,10 @@
 `/health`, not `/api/health`. Over the limit: 429 `RATE_LIMITED` in the stock dialect with `Retry-After`.
 
 A sliding window (the times of the last N admitted requests per key), in memory, per API process: with
-several API processes or replicas each counts on its own. Refused requests do not count."""
+several API processes or replicas each counts on its own. Refused requests do not count. Kept in memory on
+purpose: counting in PostgreSQL (one upsert per limited request) measured 0.2-0.35 ms more API CPU and
+0.35-0.5 ms more latency per stock request, about a sixth of a GET's CPU, where the shipped shape runs one
+API process (API_WORKERS=1) and so counts exactly already."""
 
 import math
 import time
@@ -16,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import PrincipalCache, bearer_token
 from api.dialects import Dialect, error_body
+from api.request_context import caller_ip
 from core.errors import AppError
 from core.security import decode_token
 from services.identity import Principal
@@ -59,9 +63,9 @@ class SlidingWindow:
 
 
 def client_key(scope: Scope) -> str:
-    """The session of a valid access token (bearer or cookie), else the client's address (the peer as the
-    ASGI server reports it: behind a proxy, run uvicorn with --proxy-headers). A token the app has a
-    principal for needs no signature check (api/deps.py PrincipalCache)."""
+    """The session of a valid access token (bearer or cookie), else the caller's address (caller_ip: the
+    X-Forwarded-For of FORWARDED_ALLOW_IPS proxies only, so a spoofed header does not buy a fresh budget). A
+    token the app has a principal for needs no signature check (api/deps.py PrincipalCache)."""
     token = bearer_token(Request(scope))
     if token:
         known = _known_principal(scope, token)
@@ -71,8 +75,7 @@ def client_key(scope: Scope) -> str:
             return f"session:{decode_token(token, 'access').session_id}"
         except AppError:
             pass
-    client = scope.get("client")
-    return f"address:{client[0] if client else 'unknown'}"
+    return f"address:{caller_ip(scope) or 'unknown'}"
 
 
 def _known_principal(scope: Scope, token: str) -> Principal | None:

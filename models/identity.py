@@ -47,7 +47,9 @@ class AuthSession(Base):
 
 class LoginAttempt(IdMixin, Base):
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_at", "username", "login_at"),)
+    # by account (the per-username lockout) and by caller address (the per-address throttle)
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "login_at"),
+                      Index("ix_login_attempts_ip_address_at", "ip_address", "login_at"))
 
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     username: Mapped[str] = mapped_column(String(255))

@@ -1,5 +1,6 @@
 """Users, sessions and login attempts. Never commits: the request scope does."""
 
+import math
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from models.identity import AuthSession, LoginAttempt, User
 MIN_PASSWORD_LENGTH = 8
 HANDLE_MAX_LENGTH = 100  # users.username and users.user_id
 LOCKED_REASON = "Too many failed attempts"
+ADDRESS_THROTTLED_REASON = "Too many failed attempts from this address"
+REFUSED_REASONS = (LOCKED_REASON, ADDRESS_THROTTLED_REASON)  # refused unchecked: count towards neither limit
 USER_FIELDS = ("user_id", "username", "email", "full_name", "employee_id", "phone", "department",
                "designation", "role", "is_active", "is_superuser", "can_approve_workflows", "approval_limit",
                "notes", "default_location_id")  # default_location_id: the stock contract's (set on /api/users)
@@ -119,12 +122,32 @@ def _lockout_remaining(session: Session, login: str, user: User | None) -> int:
     since = max(window_start, last_success) if last_success else window_start
     failures = session.scalars(select(LoginAttempt.login_at).where(
         attempts, LoginAttempt.success.is_(False), LoginAttempt.is_logout.is_(False), LoginAttempt.login_at > since,
-        or_(LoginAttempt.failure_reason.is_(None), LoginAttempt.failure_reason != LOCKED_REASON),
+        or_(LoginAttempt.failure_reason.is_(None), LoginAttempt.failure_reason.not_in(REFUSED_REASONS)),
     ).order_by(LoginAttempt.login_at.desc()).limit(settings.login_max_failures)).all()
     if len(failures) < settings.login_max_failures:
         return 0
     unlock_at = failures[-1] + timedelta(seconds=settings.login_lockout_seconds)
     return max(1, int((unlock_at - utcnow()).total_seconds()) + 1)
+
+
+def _address_throttle_remaining(session: Session, address: str | None) -> int:
+    """Seconds until logins from this caller address may try again (0: not throttled): the address has
+    LOGIN_ADDRESS_MAX_FAILURES failed logins, over any usernames, within LOGIN_ADDRESS_WINDOW_SECONDS.
+    Successful logins neither count nor reset it (one valid account must not buy more guesses at others).
+    Read from the login history, so every API process sees the same count; attempts in flight at the same
+    moment are not yet in it, so a burst of parallel attempts can pass the limit by that many."""
+    settings = get_settings()
+    limit, window = settings.login_address_max_failures, timedelta(seconds=settings.login_address_window_seconds)
+    if address is None or limit <= 0:
+        return 0
+    failures = session.scalars(select(LoginAttempt.login_at).where(
+        LoginAttempt.ip_address == address, LoginAttempt.login_at > utcnow() - window,
+        LoginAttempt.success.is_(False), LoginAttempt.is_logout.is_(False),
+        or_(LoginAttempt.failure_reason.is_(None), LoginAttempt.failure_reason.not_in(REFUSED_REASONS)),
+    ).order_by(LoginAttempt.login_at.desc()).limit(limit)).all()
+    if len(failures) < limit:
+        return 0
+    return max(1, math.ceil((failures[-1] + window - utcnow()).total_seconds()))
 
 
 def _record_attempt(session: Session, login: str, user: User | None, client: ClientInfo, success: bool,
@@ -153,6 +176,15 @@ def _unknown_user_hash() -> str:
 def login(session: Session, login_name: str, password: str, client: ClientInfo) -> TokenPair:
     """Check credentials; every attempt is recorded. The caller commits even on failure."""
     user = find_by_login(session, login_name)
+    settings = get_settings()
+    wait = _address_throttle_remaining(session, client.ip_address)
+    if wait:
+        _record_attempt(session, login_name, user, client, False, ADDRESS_THROTTLED_REASON)
+        err = AppError("RATE_LIMITED", 429, f"Too many failed logins from this address; try again in {wait} seconds",
+                       {"limit": settings.login_address_max_failures,
+                        "window_seconds": settings.login_address_window_seconds, "retry_after": wait})
+        err.headers = {"Retry-After": str(wait)}
+        raise err
     _serialize_attempts(session, login_name, user)
     wait = _lockout_remaining(session, login_name, user)
     if wait:

@@ -232,7 +232,8 @@ def location_pk(factory: Any, uid: str) -> int:
 
 async def test_a_change_records_the_callers_ip_and_request(api: httpx.AsyncClient, admin: AppUser,
                                                            session_factory: Any):
-    """Behind a proxy the caller is the first X-Forwarded-For hop; the request is the method and path."""
+    """The caller is the peer (X-Forwarded-For only counts from a trusted proxy: tests/test_trust_and_headers.py);
+    the request is the method and path."""
     response = await api.post("/api/locations", json={"code": unique("LOC").upper(), "name": "Kitchen",
                                                       "type": "KITCHEN"},
                               headers={**admin.headers, "X-Forwarded-For": "203.0.113.7, 10.0.0.2"})
@@ -241,7 +242,7 @@ async def test_a_change_records_the_callers_ip_and_request(api: httpx.AsyncClien
     [entry] = await trail(api, admin, entity_type="location", action_type="LOCATION_CREATED",
                           entity_id=str(location_pk(session_factory, response.json()["id"])))
 
-    assert (entry["ip_address"], entry["request"]) == ("203.0.113.7", "POST /api/locations")
+    assert (entry["ip_address"], entry["request"]) == ("10.1.2.3", "POST /api/locations")
 
 
 async def test_a_lifecycles_change_records_whose_request_moved_it(api: httpx.AsyncClient, make_user: MakeUser,
@@ -250,15 +251,14 @@ async def test_a_lifecycles_change_records_whose_request_moved_it(api: httpx.Asy
     lifecycle that wrote it, and the workflow audit trail shows the IP as the contract does."""
     buyer = await make_user("purchase")
     po = await draft_po(api, buyer, session_factory, "1200.00")
-    submitted = await api.post(f"{PO}/{po['id']}/submit", json={"notes": "Needed"},
-                               headers={**buyer.headers, "X-Forwarded-For": "198.51.100.23"})
+    submitted = await api.post(f"{PO}/{po['id']}/submit", json={"notes": "Needed"}, headers=buyer.headers)
     assert submitted.status_code == 200, submitted.text
 
     rows = (await api.get(f"/api/v1/workflows/audit-trail/purchase_order/{po['id']}",
                           headers=buyer.headers)).json()
 
     [row] = [r for r in rows if r["action"] == "PO_SUBMITTED"]
-    assert row["ip_address"] == "198.51.100.23"
+    assert row["ip_address"] == "10.1.2.3"  # the test client's address
     with session_scope(session_factory) as session:
         stored = session.scalars(select(AuditEntry).where(AuditEntry.id == row["id"])).one()
         assert stored.request is not None and stored.request.startswith(f"purchase-order-{po['id']}")

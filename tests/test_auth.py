@@ -280,7 +280,8 @@ async def test_login_history_records_ip_agent_success_and_reason(api, make_user:
     body = response.json()
     assert body["user_id"] == user.id
     newest, failed, first = body["login_history"][:3]
-    assert newest["success"] is True and newest["ip_address"] == "203.0.113.9" and newest["is_logout"] is False
+    # the test client's peer (10.1.2.3) is no trusted proxy: its X-Forwarded-For is not believed
+    assert newest["success"] is True and newest["ip_address"] == "10.1.2.3" and newest["is_logout"] is False
     assert newest["user_agent"] == BROWSER["User-Agent"] and newest["failure_reason"] is None
     assert failed["success"] is False and failed["failure_reason"] == "Invalid password"
     assert failed["ip_address"] == "10.1.2.3" and failed["user_agent"] == BROWSER["User-Agent"]
