@@ -467,7 +467,9 @@ async def test_idempotency_key_on_post_returns_the_first_record(api, store, mate
     key = unique("idem")
     body = {"material_id": material, "quantity": 5, "location": "RECEIVING"}
     first = await api.post(INV, json=body, headers={**store.headers, "Idempotency-Key": key})
-    second = await api.post(INV, json={**body, "quantity": 7}, headers={**store.headers, "Idempotency-Key": key})
+    second = await api.post(INV, json=body, headers={**store.headers, "Idempotency-Key": key})
     assert first.status_code == second.status_code == 201
-    assert second.json()["id"] == first.json()["id"] and second.json()["quantity"] == 5
+    assert second.json() == first.json() and second.json()["quantity"] == 5
+    other = await api.post(INV, json={**body, "quantity": 7}, headers={**store.headers, "Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"  # a key is its request's
     assert len(await ledger(api, store, first.json()["id"])) == 1
