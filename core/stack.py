@@ -9,6 +9,7 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +60,15 @@ def wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[b
                 return
         time.sleep(0.1)
     raise StackError(f"{what} did not open port {port} within {timeout:.0f}s")
+
+
+def process_running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (Linux)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _pg_bin(name: str) -> str:
@@ -144,21 +154,69 @@ class PostgresCluster:
         self._run([_pg_bin("initdb"), "-D", str(self.dir), "-U", "mfg", "--auth=trust", "-E", "UTF8",
                    "--no-instructions"])
 
-    def start(self) -> None:
-        self.initialize()
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=300"
+    def clear_stale_pid_file(self) -> None:
+        """Remove the lock files of a server that was killed (postmaster.pid, the socket's). PostgreSQL replaces
+        one naming a process that is gone, but not one naming a zombie: a server started by pg_ctl is
+        reparented to PID 1, which (in some containers) never reaps it."""
+        for lock in (self.dir / "postmaster.pid", self.dir / f".s.PGSQL.{self.port}.lock"):
+            try:
+                pid = int(lock.read_text().split()[0])
+            except (FileNotFoundError, IndexError, ValueError):
+                continue
+            if not process_running(pid):
+                log.info("removing %s: its server (pid %s) is gone", lock.name, pid)
+                lock.unlink(missing_ok=True)
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "pg.log"
+
+    def server_options(self) -> list[str]:
+        options = ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1", "-k", str(self.dir),
+                   "-c", "max_connections=300"]
         if self.fast_unsafe:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        log_file = self.home / "pg.log"
-        log_file.touch()
-        self._own(log_file)
-        self._run([_pg_bin("pg_ctl"), "-D", str(self.dir), "-l", str(log_file), "-w", "-t", "60",
-                   "-o", options, "start"])
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        return options
+
+    def start(self) -> None:
+        """Start the server in the background (pg_ctl) and wait until it takes connections."""
+        self.initialize()
+        self.clear_stale_pid_file()
+        self.log_file.touch()
+        self._own(self.log_file)
+        self._run([_pg_bin("pg_ctl"), "-D", str(self.dir), "-l", str(self.log_file), "-w", "-t", "60",
+                   "-o", " ".join(self.server_options()), "start"])
         self.create_database("mfg")
 
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Run the server as a child of ours (in a session of its own), logging to pg.log; its process is the
+        postmaster, so a supervisor sees it die (and reaps it). Returns at once: wait_ready() waits."""
+        self.initialize()
+        self.clear_stale_pid_file()
+        user = pwd.getpwnam(self.os_user) if self.os_user else None
+        with open(self.log_file, "ab") as out:
+            return subprocess.Popen([_pg_bin("postgres"), "-D", str(self.dir), *self.server_options()],
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.dir,
+                                    user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+                                    extra_groups=[] if user else None)
+
+    def wait_ready(self, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        """Wait until the spawned server takes connections, then make sure the service's database exists."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise StackError(f"PostgreSQL exited with code {proc.returncode} (see {self.log_file})")
+            try:
+                self.create_database("mfg")
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise StackError(f"PostgreSQL did not take connections within {timeout:.0f}s") from None
+                time.sleep(0.1)
+
     def create_database(self, name: str) -> None:
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=mfg dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=mfg dbname=postgres", autocommit=True,
+                             connect_timeout=5) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
@@ -190,18 +248,31 @@ def temporal_dev_server_args(port: int, ui_port: int | None, db_file: Path | Non
     return args
 
 
+def spawn_temporal(port: int, ui_port: int | None, db_file: Path | None, log_file: Path) -> subprocess.Popen[bytes]:
+    """The dev server in a session of its own, returning at once (start_temporal waits for its port)."""
+    with open(log_file, "ab") as out:
+        return subprocess.Popen([temporal_binary(), *temporal_dev_server_args(port, ui_port, db_file)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def start_temporal(port: int, ui_port: int | None, db_file: Path | None, log_file: Path) -> subprocess.Popen[bytes]:
-    out = open(log_file, "ab")  # noqa: SIM115 - the child keeps it
-    proc = subprocess.Popen([temporal_binary(), *temporal_dev_server_args(port, ui_port, db_file)],
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = spawn_temporal(port, ui_port, db_file, log_file)
     wait_for_port(port, 60, "the Temporal dev server", proc)
     return proc
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+def kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a process group (a child started in a session of its own leads one)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is not None:
         return
-    proc.terminate()
+    proc.send_signal(sig)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
