@@ -39,7 +39,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,7 @@ class Call:
     user: User
     body: Any = None
     check: Check | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -234,7 +235,9 @@ class StockBench(Bench):
     # sending and measuring
 
     async def send(self, call: Call) -> httpx.Response:
-        response = await self.http.request(call.method, call.path, headers=call.user.headers, json=call.body)
+        headers = call.user.headers if call.idempotency_key is None else {
+            **call.user.headers, "Idempotency-Key": call.idempotency_key}
+        response = await self.http.request(call.method, call.path, headers=headers, json=call.body)
         if response.status_code != 200:
             raise BenchError(f"{call.method} {call.path} answered {response.status_code}: {response.text[:400]}")
         problem = call.check(response) if call.check else None
@@ -364,7 +367,12 @@ class StockBench(Bench):
                 calls.append(Call("POST", f"/api/locations/{location.uid}/issues", admin, body, json_check(issued)))
             return calls
 
-        return [("POST delivery (POSTED, 10 lines)", deliveries), ("POST issue (8 lines)", issues)]
+        def keyed_issues(rng: random.Random, n: int) -> list[Call]:
+            """The same issues sent with an `Idempotency-Key` (api/idempotency.py: two statements more)."""
+            return [replace(call, idempotency_key=f"bench-{rng.getrandbits(64):x}") for call in issues(rng, n)]
+
+        return [("POST delivery (POSTED, 10 lines)", deliveries), ("POST issue (8 lines)", issues),
+                ("POST issue (8 lines, Idempotency-Key)", keyed_issues)]
 
     def reports(self) -> list[tuple[str, Group, Callable[[random.Random, int], list[Call]]]]:
         admin, seeded = self.users.admin, self.seeded
