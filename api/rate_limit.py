@@ -4,9 +4,10 @@
 
 A sliding window (the times of the last N admitted requests per key), in memory, per API process: with
 several API processes or replicas each counts on its own. Refused requests do not count. Kept in memory on
-purpose: counting in PostgreSQL (one upsert per limited request) measured 0.2-0.35 ms more API CPU and
-0.35-0.5 ms more latency per stock request, about a sixth of a GET's CPU, where the shipped shape runs one
-API process (API_WORKERS=1) and so counts exactly already."""
+purpose: counting in PostgreSQL (one upsert per limited request, on a worker thread) measured 0.2-0.35 ms more
+API CPU and 0.2-0.7 ms more latency per stock request (a sixth to a quarter of the CPU of a GET of one
+record), against 0.5 us in memory; the shipped shape runs one API process (API_WORKERS=1), which counts
+exactly. Password guessing, which must hold across processes, is the login throttle's job (services/identity)."""
 
 import math
 import time
