@@ -1,14 +1,24 @@
 """Deciding approval steps from the HTTP edge (shared by the PO, instance and inbox endpoints)."""
 
-from fastapi import Request
-from temporalio.client import Client
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
 
+from fastapi import Request
+from sqlalchemy.orm import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import in_transaction
 from api.lifecycle import transition, update_id
 from core.errors import AppError
+from core.settings import get_settings
 from workflows.approval import approval_workflow_id
 from workflows.procurement_dto import Decision, DecisionResult, PoView
 from workflows.purchase_order import purchase_order_workflow_id
 from workflows.purchase_order_v1 import PurchaseOrderV1Workflow
+
+T = TypeVar("T")
 
 
 async def decide(client: Client, request: Request | None, instance_id: int, decision: Decision,
@@ -24,6 +34,39 @@ async def decide(client: Client, request: Request | None, instance_id: int, deci
     result: DecisionResult = await transition(client, engine_workflow_id or approval_workflow_id(instance_id),
                                               "decide", decision, key, gone, result_type=DecisionResult)
     return result
+
+
+async def open_step(request: Request, client: Client, pending: Callable[[Session], T],
+                    approval_of: Callable[[Session], tuple[int | None, str | None]]) -> T | None:
+    """`pending(session)`: what a decision decides (the open step), or its refusal (AppError); None instead of
+    the refusal when this very request's decision applied earlier (a retry: answer as the first call would)."""
+    try:
+        return await in_transaction(request, pending)
+    except AppError:
+        if not await decided_earlier(client, request, *await in_transaction(request, approval_of)):
+            raise
+        return None
+
+
+async def decided_earlier(client: Client, request: Request, instance_id: int | None,
+                          engine_workflow_id: str | None) -> DecisionResult | None:
+    """The outcome of this very request's decision when an earlier call with its `Idempotency-Key` made it (the
+    client retries because the first answer never reached it: a timeout, a restart). Temporal keeps an update's
+    outcome under its id, even once the workflow has ended; None when there was no such update, or it failed."""
+    key = update_id(request, f"decide-{instance_id}") if instance_id is not None else None
+    if key is None:
+        return None
+    handle = client.get_workflow_handle(engine_workflow_id or approval_workflow_id(instance_id or 0))
+    try:
+        async with asyncio.timeout(get_settings().update_timeout_seconds):
+            outcome: DecisionResult = await handle.get_update_handle(key, result_type=DecisionResult).result()
+            return outcome
+    except WorkflowUpdateFailedError:
+        return None  # the earlier call was refused: the refusal of this one stands
+    except (RPCError, TimeoutError) as err:
+        if isinstance(err, RPCError) and err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return None
 
 
 async def settle_po(client: Client, po_id: int, instance_id: int, result: DecisionResult) -> None:

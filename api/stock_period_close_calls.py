@@ -6,11 +6,11 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.approvals import decide
+from api.approvals import decide, open_step
 from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, settled_or_finished, update_id
 from core.errors import AppError
-from services import stock_period_close
+from services import approvals, stock_period_close
 from services.identity import Principal
 from workflows.period_close import PeriodCloseWorkflow, period_close_workflow_id
 from workflows.procurement_dto import ApprovalAction, Decision
@@ -34,6 +34,14 @@ async def request_close(request: Request, client: Client, user: Principal, perio
     return view
 
 
+def _close_approval_of(session: Session, period_uid: str) -> tuple[int | None, str | None]:
+    """The period's close approval (open or decided) and the workflow whose engine runs it."""
+    period = stock_period_close.period_by_uid(session, period_uid)
+    if period.close_approval_id is None:
+        return None, None
+    return period.close_approval_id, approvals.get_instance(session, period.close_approval_id).workflow_id
+
+
 def _pending_close(session: Session, period_uid: str) -> int:
     period = stock_period_close.period_by_uid(session, period_uid)
     if period.status != "PENDING_CLOSE" or period.close_approval_id is None:
@@ -45,7 +53,10 @@ def _pending_close(session: Session, period_uid: str) -> int:
 async def decide_period_close(request: Request, client: Client, user: Principal, period_uid: str,
                               action: ApprovalAction, comments: str | None) -> None:
     """Approve (the snapshot runs, then CLOSED) or reject (back to OPEN) a pending close."""
-    instance_id = await in_transaction(request, _pending_close, period_uid)
+    instance_id = await open_step(request, client, lambda session: _pending_close(session, period_uid),
+                                  lambda session: _close_approval_of(session, period_uid))
+    if instance_id is None:
+        return  # a retry of a decision that applied: answer as the first would
     await decide(client, request, instance_id, Decision(action=action, comments=comments,
                                                         actor=actor_of(user, request)))
     await settled_or_finished(client, period_close_workflow_id(period_uid), PeriodCloseWorkflow.decided, instance_id)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.approvals import decide
+from api.approvals import decide, open_step
 from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, idempotency_key, settled_or_finished
 from core.errors import AppError, not_found
@@ -53,11 +53,24 @@ async def request_transfer(request: Request, client: Client, user: Principal, fr
     return await in_transaction(request, stock_transfers.current_view, uid)
 
 
-def _pending(session: Session, user: Principal, transfer_uid: str) -> tuple[int, str | None]:
-    """The open approval a decision on this transfer decides, and the workflow whose engine runs it."""
+def _transfer(session: Session, transfer_uid: str) -> Transfer:
     transfer = session.scalars(select(Transfer).where(Transfer.uid == as_uuid(transfer_uid, "Transfer"))).first()
     if transfer is None:
         raise not_found("Transfer", transfer_uid)
+    return transfer
+
+
+def _approval_of(session: Session, transfer_uid: str) -> tuple[int | None, str | None]:
+    """The transfer's approval instance (open or decided) and the workflow whose engine runs it."""
+    transfer = _transfer(session, transfer_uid)
+    if transfer.approval_id is None:
+        return None, None
+    return transfer.approval_id, approvals.get_instance(session, transfer.approval_id).workflow_id
+
+
+def _pending(session: Session, user: Principal, transfer_uid: str) -> tuple[int, str | None]:
+    """The open approval a decision on this transfer decides, and the workflow whose engine runs it."""
+    transfer = _transfer(session, transfer_uid)
     if transfer.status != "PENDING_APPROVAL" or transfer.approval_id is None:
         raise AppError("INVALID_STATUS", 400, f"Transfer {transfer.transfer_no} is {transfer.status}; only a "
                        "PENDING_APPROVAL transfer can be approved or rejected", {"status": transfer.status})
@@ -69,7 +82,11 @@ async def decide_transfer(request: Request, client: Client, user: Principal, tra
     """Approve (stock moves, COMPLETED) or reject (REJECTED) through the transfer's approval."""
     if not has_permission(user.role, Perm.STOCK_APPROVE, user.is_superuser):
         raise AppError("ACCESS_DENIED", 403, "Only a SUPERVISOR or ADMIN may decide transfers")
-    instance_id, engine = await in_transaction(request, _pending, user, transfer_uid)
+    step = await open_step(request, client, lambda session: _pending(session, user, transfer_uid),
+                           lambda session: _approval_of(session, transfer_uid))
+    if step is None:  # a retry of a decision that applied: answer as the first would
+        return await in_transaction(request, stock_transfers.current_view, transfer_uid)
+    instance_id, engine = step
     result = await decide(client, request, instance_id, Decision(action=action, comments=comments,
                                                                  actor=actor_of(user, request)), engine)
     if not result.settled:  # a `Transfer` lifecycle records the outcome after its approval child ends

@@ -15,13 +15,28 @@ from core.db import session_scope
 from models.procurement import PurchaseOrder
 from tests.conftest import MakeUser
 from tests.conftest import TestUser as AppUser
-from tests.procurement_helpers import PO, open_tasks, po_body, submitted_po, supplier_and_material
+from tests.procurement_helpers import (
+    PO,
+    approval_instance,
+    open_tasks,
+    po_body,
+    submitted_po,
+    supplier_and_material,
+)
+from tests.test_errors_and_health import client_for
 from tests.test_stock_deliveries import delivered, new_site, stock_of
 from tests.test_stock_issues import issue_body
-from tests.test_errors_and_health import client_for
 from tests.test_stock_transfers import new_scene
+from workflows.procurement_dto import ApprovalAction, Decision, DecisionResult
+from workflows.production_dto import Actor
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def on_hand(session_factory, site) -> Decimal:
+    stock = stock_of(session_factory, site)
+    assert stock is not None
+    return stock[0]
 
 
 def keyed(user: AppUser, key: str) -> dict[str, str]:
@@ -45,7 +60,7 @@ async def test_a_stock_issue_sent_twice_issues_once(api: httpx.AsyncClient, supe
     again = await api.post(path, json=issue_body(site, 2), headers=keyed(supervisor, key))
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
-    assert stock_of(session_factory, site)[0] == Decimal("2")  # before: 4 → 2 → 0
+    assert on_hand(session_factory, site) == Decimal("2")  # before: 4 → 2 → 0
 
 
 async def test_a_po_approval_retried_after_it_applied_answers_the_approval(api, make_user: MakeUser,
@@ -79,7 +94,7 @@ async def test_a_key_with_another_body_is_refused_naming_the_key(api, supervisor
     other = await api.post(path, json=issue_body(site, 3), headers=keyed(supervisor, key))
     assert other.status_code == 422, other.text
     assert other.json()["data"]["code"] == "IDEMPOTENCY_KEY_REUSED" and key in other.json()["data"]["message"]
-    assert stock_of(session_factory, site)[0] == Decimal("9")
+    assert on_hand(session_factory, site) == Decimal("9")
 
 
 async def test_another_users_key_never_returns_their_record(api, make_user: MakeUser, admin: AppUser,
@@ -106,7 +121,7 @@ async def test_a_refused_first_call_leaves_the_key_for_a_corrected_retry(api, su
     assert short.status_code == 400 and short.json()["data"]["code"] == "INSUFFICIENT_STOCK"
     fixed = await api.post(path, json=issue_body(site, 2), headers=keyed(supervisor, key))
     assert fixed.status_code == 200, fixed.text
-    assert stock_of(session_factory, site)[0] == Decimal("1")
+    assert on_hand(session_factory, site) == Decimal("1")
 
 
 async def test_a_retry_waits_for_a_first_call_still_running_and_runs_an_abandoned_one(
@@ -139,10 +154,64 @@ async def test_a_retry_waits_for_a_first_call_still_running_and_runs_an_abandone
     assert busy.json()["data"]["code"] == "IDEMPOTENCY_KEY_IN_USE" and key in busy.json()["data"]["message"]
     other = await api.post(path, json=issue_body(site, 2), headers=keyed(supervisor, key))
     assert other.status_code == 422 and other.json()["data"]["code"] == "IDEMPOTENCY_KEY_REUSED"
-    assert stock_of(session_factory, site)[0] == Decimal("2")
+    assert on_hand(session_factory, site) == Decimal("2")
 
     first_call("started_at = now() - interval '1 hour'")  # as if its API process had died before answering
     again = await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, key))
     assert again.status_code == 200 and "idempotent-replayed" not in again.headers
     replayed = await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, key))
     assert replayed.json() == again.json() and replayed.headers["idempotent-replayed"] == "true"
+
+
+def actor(session_factory, user: AppUser) -> Actor:
+    """The user as the API hands them to a lifecycle (api/deps.py actor_of)."""
+    with session_scope(session_factory) as session:
+        row = session.execute(text("SELECT role, is_superuser, approval_limit FROM users WHERE id = :id"),
+                              {"id": user.id}).one()
+    return Actor(id=user.id, role=row.role, is_superuser=row.is_superuser, approval_limit=row.approval_limit)
+
+
+async def first_answer_lost(temporal_client, user: AppUser, key: str, instance_id: int, engine_workflow_id: str,
+                            decision: Decision) -> None:
+    """A first call with `key` whose decision applied but whose answer never reached the client (it timed out,
+    the API restarted): the decision update, sent as the API sends it, and nothing kept by the API."""
+    await temporal_client.get_workflow_handle(engine_workflow_id).execute_update(
+        "decide", decision, id=f"decide-{instance_id}:{user.id}:{key}", result_type=DecisionResult)
+
+
+async def test_a_po_approval_retried_after_its_answer_was_lost_answers_the_approval(api, make_user: MakeUser,
+                                                                                   session_factory,
+                                                                                   temporal_client):
+    buyer, head = await make_user("purchase"), await make_user("head_of_operations")
+    po = await submitted_po(api, buyer, session_factory, "6000")
+    (task,) = await open_tasks(session_factory, po["approval_instance_id"], 1)
+    key = new_key()
+    decision = Decision(action=ApprovalAction.APPROVED, comments="ok", step_number=task["step_number"],
+                        actor=actor(session_factory, head))
+    instance = approval_instance(session_factory, po["approval_instance_id"])
+    await first_answer_lost(temporal_client, head, key, po["approval_instance_id"], instance["workflow_id"], decision)
+    retried = await api.post(f"{PO}/{po['id']}/approve", json={"action": "approved", "comments": "ok"},
+                             headers=keyed(head, key))
+    assert retried.status_code == 200, retried.text  # before: 409, the PO no longer pending approval
+    assert retried.json()["status"] == "approved" and retried.json()["approved_by_id"] == head.id
+    other = await api.post(f"{PO}/{po['id']}/approve", json={"action": "approved", "comments": "ok"},
+                           headers=keyed(head, new_key()))
+    assert other.status_code == 409  # a new request is still refused: the PO is no longer pending
+
+
+async def test_a_transfer_approval_retried_after_its_answer_was_lost_answers_the_approval(
+        api, make_user: MakeUser, session_factory, temporal_client):
+    scene = await new_scene(make_user, session_factory)
+    created = await api.post("/api/transfers", json=scene.body(), headers=scene.operator.headers)
+    transfer_uid = created.json()["transfer"]["id"]
+    with session_scope(session_factory) as session:
+        instance_id, workflow_id = session.execute(text(
+            "SELECT i.id, i.workflow_id FROM transfers t JOIN approval_instances i ON i.id = t.approval_id "
+            "WHERE t.uid = :uid"), {"uid": transfer_uid}).one()
+    key, supervisor = new_key(), scene.supervisor
+    decision = Decision(action=ApprovalAction.APPROVED, comments="ok", actor=actor(session_factory, supervisor))
+    await first_answer_lost(temporal_client, supervisor, key, instance_id, workflow_id, decision)
+    retried = await api.patch(f"/api/transfers/{transfer_uid}/approve", json={"comments": "ok"},
+                              headers=keyed(supervisor, key))
+    assert retried.status_code == 200, retried.text  # before: 400, the transfer no longer pending approval
+    assert retried.json()["status"] == "COMPLETED"

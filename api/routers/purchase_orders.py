@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Query, Request
 
 from api import purchase_order_calls
-from api.approvals import decide, settle_po
+from api.approvals import decide, open_step, settle_po
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
 from api.purchase_order_calls import rendered, run_command
@@ -20,6 +20,7 @@ from api.schemas.procurement import (
     PurchaseOrderUpdate,
     SubmitBody,
 )
+from api.schemas.types import DbId, PageNumber, SafeStr
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import approvals, purchase_order_views, purchasing
@@ -31,10 +32,11 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tag
 
 
 @router.get("", dependencies=[require(Perm.PO_VIEW)])
-def list_purchase_orders(session: SessionDep, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=100),
-                         status: PoStatus | None = None, priority: str | None = None, supplier_id: int | None = None,
+def list_purchase_orders(session: SessionDep, page: PageNumber = 1, page_size: int = Query(20, ge=1, le=100),
+                         status: PoStatus | None = None, priority: SafeStr | None = None,
+                         supplier_id: DbId | None = None,
                          from_date: date | None = None, to_date: date | None = None,
-                         search: str | None = Query(None, max_length=100)) -> Any:
+                         search: SafeStr | None = Query(None, max_length=100)) -> Any:
     rows, total = purchase_order_views.search(session, (page - 1) * page_size, page_size, status=status,
                                               priority=priority, supplier_id=supplier_id, from_date=from_date,
                                               to_date=to_date, text=search)
@@ -47,12 +49,12 @@ def summary(session: SessionDep) -> Any:
 
 
 @router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)])
-def get_purchase_order(po_id: int, session: SessionDep) -> Any:
+def get_purchase_order(po_id: DbId, session: SessionDep) -> Any:
     return purchase_order_views.render(session, purchasing.get_po(session, po_id))
 
 
 @router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)])
-def history(po_id: int, session: SessionDep) -> Any:
+def history(po_id: DbId, session: SessionDep) -> Any:
     return purchasing.history(session, po_id)
 
 
@@ -64,7 +66,7 @@ async def create_purchase_order(body: PurchaseOrderCreate, request: Request, cli
 
 
 @router.put("/{po_id}")
-async def update_purchase_order(po_id: int, body: PurchaseOrderUpdate, request: Request,
+async def update_purchase_order(po_id: DbId, body: PurchaseOrderUpdate, request: Request,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     return await in_transaction(request, _rendered(purchasing.update_header), po_id, changes, user.id, body.version)
@@ -80,26 +82,26 @@ def _rendered(change: Any) -> Any:
 
 
 @router.post("/{po_id}/items", status_code=201)
-async def add_line_item(po_id: int, body: LineItem, request: Request,
+async def add_line_item(po_id: DbId, body: LineItem, request: Request,
                         user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.add_line), po_id, body.model_dump(), user.id)
 
 
 @router.put("/{po_id}/items/{item_id}")
-async def update_line_item(po_id: int, item_id: int, body: LineItemUpdate, request: Request,
+async def update_line_item(po_id: DbId, item_id: DbId, body: LineItemUpdate, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.update_line), po_id, item_id,
                                 body.model_dump(exclude_unset=True), user.id)
 
 
 @router.delete("/{po_id}/items/{item_id}")
-async def delete_line_item(po_id: int, item_id: int, request: Request,
+async def delete_line_item(po_id: DbId, item_id: DbId, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.delete_line), po_id, item_id, user.id)
 
 
 @router.delete("/{po_id}")
-async def delete_purchase_order(po_id: int, request: Request, client: TemporalDep,
+async def delete_purchase_order(po_id: DbId, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     view = await run_command(request, client, po_id, PurchaseOrderWorkflow.discard,
                              PoCommand(action="delete", actor=actor_of(user, request)))
@@ -107,7 +109,7 @@ async def delete_purchase_order(po_id: int, request: Request, client: TemporalDe
 
 
 @router.post("/{po_id}/submit")
-async def submit(po_id: int, request: Request, client: TemporalDep, body: SubmitBody | None = None,
+async def submit(po_id: DbId, request: Request, client: TemporalDep, body: SubmitBody | None = None,
                  user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     command = PoCommand(action="submit", actor=actor_of(user, request),
                         expected_version=body.version if body else None,
@@ -130,11 +132,23 @@ def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, in
     return instance.id, instance.current_step, instance.workflow_id
 
 
+def _approval_of(session: Any, po_id: int) -> tuple[int | None, str | None]:
+    """The PO's approval instance (open or decided) and the workflow whose engine runs it."""
+    po = purchasing.get_po(session, po_id)
+    if po.approval_instance_id is None:
+        return None, None
+    return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).workflow_id
+
+
 @router.post("/{po_id}/approve")
-async def approve(po_id: int, body: ApprovalBody, request: Request, client: TemporalDep,
+async def approve(po_id: DbId, body: ApprovalBody, request: Request, client: TemporalDep,
                   user: Principal = require(Perm.PO_VIEW)) -> Any:
     # read on a worker thread (never block the event loop), holding no connection while the lifecycle works
-    instance_id, step_number, engine = await in_transaction(request, _pending_step, po_id, body)
+    step = await open_step(request, client, lambda session: _pending_step(session, po_id, body),
+                           lambda session: _approval_of(session, po_id))
+    if step is None:  # a retry of a decision that applied: answer as the first would
+        return await rendered(request, po_id)
+    instance_id, step_number, engine = step
     result = await decide(client, request, instance_id, Decision(action=body.action, comments=body.comments,
                                                                  actor=actor_of(user, request),
                                                                  step_number=step_number), engine)
@@ -143,8 +157,8 @@ async def approve(po_id: int, body: ApprovalBody, request: Request, client: Temp
 
 
 @router.post("/{po_id}/order")
-async def mark_ordered(po_id: int, request: Request, client: TemporalDep,
-                       tracking_number: str | None = Query(None, max_length=100),
+async def mark_ordered(po_id: DbId, request: Request, client: TemporalDep,
+                       tracking_number: SafeStr | None = Query(None, max_length=100),
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     command = PoCommand(action="order", actor=actor_of(user, request), payload={"tracking_number": tracking_number})
     await run_command(request, client, po_id, PurchaseOrderWorkflow.order, command)
@@ -152,7 +166,8 @@ async def mark_ordered(po_id: int, request: Request, client: TemporalDep,
 
 
 @router.post("/{po_id}/cancel")
-async def cancel(po_id: int, request: Request, client: TemporalDep, reason: str | None = Query(None, max_length=2000),
+async def cancel(po_id: DbId, request: Request, client: TemporalDep,
+                 reason: SafeStr | None = Query(None, max_length=2000),
                  user: Principal = require(Perm.PO_CANCEL)) -> Any:
     command = PoCommand(action="cancel", actor=actor_of(user, request), payload={"reason": reason})
     await run_command(request, client, po_id, PurchaseOrderWorkflow.cancel, command)
