@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
     app.state.performance = PerformanceRecorder()
     app.add_middleware(RequestMetrics, recorder=app.state.performance)  # times every answer
-    app.add_middleware(ErrorGuard)  # outermost: whatever escapes is answered here, never raised to the server
+    app.add_middleware(ErrorGuard)  # whatever escapes is answered here, never raised to the server
     app.add_middleware(SecurityHeaders)  # around everything (it cannot fail): every answer carries them
     app.state.principals = PrincipalCache(settings.principal_cache_seconds)
     for router in ROUTERS:
