@@ -13,6 +13,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.approvals import ApprovalActivities
 from activities.context import ActorContextInterceptor
+from activities.failures import DataFailureInterceptor
 from activities.notifications import NotificationActivities
 from activities.production import ProductionActivities
 from activities.purchasing import LegacyPurchasingActivities, PurchasingActivities
@@ -60,7 +61,8 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
-        interceptors=[ActorContextInterceptor()],  # audit rows say which lifecycle wrote them, for whom
+        # Audit rows say which lifecycle wrote them, for whom; data the database refuses fails without retry.
+        interceptors=[ActorContextInterceptor(), DataFailureInterceptor()],
         # Measured: the sandbox re-imports a module environment for every workflow run (about 8 ms of worker CPU
         # per run and 4 ms per update). Workflow code here is deterministic by construction (no I/O, no ORM) and
         # every workflow type's recorded histories replay in tests/test_replay*.py.

@@ -11,6 +11,7 @@ from fastapi.routing import APIRouter
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.dialects import Dialect, dialect_router
+from api.schemas.types import PageNumber, PageSize, SafeBody
 
 MAX_LIMIT = 200
 
@@ -28,7 +29,7 @@ class Page(BaseModel):
         return (self.page - 1) * self.limit
 
 
-def _page(page: Annotated[int, Query(ge=1)] = 1, limit: Annotated[int, Query(ge=1)] = 50) -> Page:
+def _page(page: Annotated[PageNumber, Query()] = 1, limit: Annotated[PageSize, Query()] = 50) -> Page:
     return Page(page=page, limit=min(limit, MAX_LIMIT))
 
 
@@ -54,7 +55,7 @@ def number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-class StockBody(BaseModel):
+class StockBody(SafeBody):
     """A request body of the stock contract: unknown fields are ignored, as the Nitro server does."""
 
     model_config = ConfigDict(extra="ignore")

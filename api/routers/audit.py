@@ -8,6 +8,7 @@ from fastapi import Query
 from api.deps import SessionDep, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.common import paged
+from api.schemas.types import DbId, PageNumber, SafeStr
 from core.permissions import Perm
 from core.timeutil import iso_z
 from models.audit import AuditEntry
@@ -28,11 +29,11 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 @router.get("", dependencies=[require(Perm.VIEW_AUDIT_LOGS)])
-def list_audit_trail(session: SessionDep, entity_type: str | None = None, entity_id: str | None = None,
-                     actor_id: int | None = None, action_type: str | None = None,
+def list_audit_trail(session: SessionDep, entity_type: SafeStr | None = None, entity_id: SafeStr | None = None,
+                     actor_id: DbId | None = None, action_type: SafeStr | None = None,
                      since: datetime | None = Query(None, alias="from"),
                      until: datetime | None = Query(None, alias="to"),
-                     page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)) -> Any:
+                     page: PageNumber = 1, page_size: int = Query(50, ge=1, le=500)) -> Any:
     rows, total = audit_trail.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
                                      entity_id=entity_id, actor_id=actor_id, action_type=action_type,
                                      since=_as_utc(since), until=_as_utc(until))

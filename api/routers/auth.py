@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ClientInfoDep, CurrentUser, SessionDep, before_sign_in, remember_sign_in, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.identity import UserCreate, attempt_out, user_out
+from api.schemas.types import DbId, unsafe_text
 from core.errors import AppError
 from core.permissions import ROLE_DESCRIPTIONS, Perm, parse_role, permissions_of
 from core.security import decode_token
@@ -19,6 +20,11 @@ from services import identity
 from services.identity import ClientInfo, Principal, TokenPair
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/auth", tags=["auth"])
+
+# The longest value each field may carry: a login name fits `login_attempts.username`, a password the bodies'
+# limit (UserCreate), a token far more than a JWT of this service takes.
+FIELD_MAX_LENGTH = {"username": 255, "email": 255, "password": 200, "current_password": 200, "new_password": 200,
+                    "refresh_token": 4096}
 
 
 async def read_fields(request: Request, *names: str) -> dict[str, str]:
@@ -39,7 +45,26 @@ async def read_fields(request: Request, *names: str) -> dict[str, str]:
     elif raw and ("form" in content_type):
         form = await request.form()
         values.update({n: form[n] for n in names if n in form})
-    return {k: v for k, v in values.items() if isinstance(v, str)}
+    fields = {k: v for k, v in values.items() if isinstance(v, str)}
+    _check_fields(fields)
+    return fields
+
+
+def _check_fields(values: dict[str, str]) -> None:
+    """Each field within its length and storable (no NUL, no unpaired surrogate): a request-validation error,
+    rendered in the route's dialect, before any of it reaches the database or a password hash."""
+    errors: list[dict[str, Any]] = []
+    for name, value in values.items():
+        limit = FIELD_MAX_LENGTH.get(name, 255)
+        reason = unsafe_text(value)
+        if reason is not None:
+            errors.append({"type": "string_unsafe", "loc": ("body", name), "msg": reason, "input": None})
+        elif len(value) > limit:
+            errors.append({"type": "string_too_long", "loc": ("body", name),
+                           "msg": f"String should have at most {limit} characters", "input": None,
+                           "ctx": {"max_length": limit}})
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def _require_fields(values: dict[str, str], *names: str) -> None:
@@ -140,7 +165,7 @@ def login_history(user: CurrentUser, session: SessionDep, limit: int = Query(10,
 
 
 @router.get("/all-login-history", dependencies=[require(Perm.VIEW_ALL_LOGIN_HISTORY)])
-def all_login_history(session: SessionDep, user_id: int | None = None, success_only: bool = False,
+def all_login_history(session: SessionDep, user_id: DbId | None = None, success_only: bool = False,
                       limit: int = Query(50, ge=1, le=1000)) -> Any:
     attempts = identity.login_history(session, user_id, success_only, limit)
     return {"total_records": identity.count_login_history(session, user_id, success_only),

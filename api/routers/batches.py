@@ -9,6 +9,7 @@ from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transact
 from api.dialects import Dialect, dialect_router
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
 from api.schemas.production import BatchCreate, IfMatch, Page, VersionedBody, expected_version, listed, ok
+from api.schemas.types import DbId
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import idempotency, production
@@ -22,13 +23,13 @@ router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/batches", tags=["b
 
 @router.get("")
 def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
-             status: BatchStatus | None = None, sku_id: int | None = None) -> Any:
+             status: BatchStatus | None = None, sku_id: DbId | None = None) -> Any:
     items, total = list_batches(session, page.offset, page.size, status, sku_id)
     return listed(items, total, page)
 
 
 @router.get("/{batch_id}")
-def get(batch_id: int, session: SessionDep, _: CurrentUser) -> Any:
+def get(batch_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_batch_view(session, batch_id))
 
 
@@ -73,13 +74,13 @@ async def _move(request: Request, client: Any, user: Principal, batch_id: int, a
 
 
 @router.patch("/{batch_id}/start")
-async def start(batch_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+async def start(batch_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                 body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_START)) -> Any:
     return await _move(request, client, user, batch_id, "start", ProductionBatchWorkflow.start, body, if_match)
 
 
 @router.patch("/{batch_id}/complete")
-async def complete(batch_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+async def complete(batch_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                    body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_COMPLETE)) -> Any:
     return await _move(request, client, user, batch_id, "complete", ProductionBatchWorkflow.complete, body,
                        if_match)

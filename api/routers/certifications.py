@@ -19,6 +19,7 @@ from api.schemas.catalog import (
 )
 from api.schemas.common import paged
 from api.schemas.production import IfMatch, expected_version
+from api.schemas.types import SafeStr
 from core.permissions import Perm
 from services import certifications
 from services.catalog import CertificationStatus, CertificationType
@@ -30,7 +31,7 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/certifications", tags
 @router.get("", dependencies=[require(Perm.VIEW_CERTIFICATIONS)])
 def list_certifications(session: SessionDep, paging: Annotated[Paging, Depends()],
                         certification_type: CertificationType | None = None, status: CertificationStatus | None = None,
-                        search: str | None = Query(None, max_length=200)) -> Any:
+                        search: SafeStr | None = Query(None, max_length=200)) -> Any:
     rows, total = certifications.list_certifications(session, paging.offset, paging.size, certification_type, status,
                                                      search)
     return paged([certification_out(c) for c in rows], total, paging.page, paging.size)

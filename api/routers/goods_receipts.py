@@ -10,6 +10,7 @@ from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
 from api.schemas.procurement import GoodsReceiptCreate, StageBody
+from api.schemas.types import DbId, SafeStr
 from core.errors import AppError, not_found, workflow_violation
 from core.permissions import Perm
 from models.procurement import LEGACY_PO_WORKFLOW_TYPE, GoodsReceipt, PurchaseOrder
@@ -23,12 +24,12 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tag
 
 
 @router.get("/grn/{grn_id}", dependencies=[require(Perm.PO_VIEW)])
-def get_goods_receipt(grn_id: int, session: SessionDep) -> Any:
+def get_goods_receipt(grn_id: DbId, session: SessionDep) -> Any:
     return receiving.render(session, receiving.get_grn(session, grn_id))
 
 
 @router.get("/{po_id}/receipts", dependencies=[require(Perm.PO_VIEW)])
-def list_receipts(po_id: int, session: SessionDep) -> Any:
+def list_receipts(po_id: DbId, session: SessionDep) -> Any:
     return [receiving.render(session, grn) for grn in receiving.receipts_of(session, po_id)]
 
 
@@ -50,7 +51,7 @@ def _rendered(session: Any, grn_id: int) -> dict[str, Any]:
 
 
 @router.post("/{po_id}/receive", status_code=201)
-async def receive(po_id: int, body: GoodsReceiptCreate, request: Request, client: TemporalDep,
+async def receive(po_id: DbId, body: GoodsReceiptCreate, request: Request, client: TemporalDep,
                   user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     """A goods receipt, run by the PO's own lifecycle (`receive`); a PO of the first lifecycle type gets a
     `goods-receipt-{id}` workflow of its own."""
@@ -108,8 +109,8 @@ async def _grn_command(request: Request, client: Any, grn_id: int, command: GrnC
 
 
 @router.post("/grn/{grn_id}/inspect")
-async def inspect(grn_id: int, request: Request, client: TemporalDep, inspection_passed: bool = Query(...),
-                  inspection_notes: str | None = Query(None, max_length=4000),
+async def inspect(grn_id: DbId, request: Request, client: TemporalDep, inspection_passed: bool = Query(...),
+                  inspection_notes: SafeStr | None = Query(None, max_length=4000),
                   user: Principal = require(Perm.PO_INSPECT)) -> Any:
     command = GrnCommand(action="inspect", actor=actor_of(user, request),
                          payload={"passed": inspection_passed, "notes": inspection_notes})
@@ -117,13 +118,13 @@ async def inspect(grn_id: int, request: Request, client: TemporalDep, inspection
 
 
 @router.post("/grn/{grn_id}/accept")
-async def accept(grn_id: int, request: Request, client: TemporalDep,
+async def accept(grn_id: DbId, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     return await _grn_command(request, client, grn_id, GrnCommand(action="accept", actor=actor_of(user, request)))
 
 
 @router.put("/{po_id}/items/{item_id}/stage")
-async def update_stage(po_id: int, item_id: int, body: StageBody, request: Request,
+async def update_stage(po_id: DbId, item_id: DbId, body: StageBody, request: Request,
                        user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     def change(session: Any) -> dict[str, Any]:
         receiving.update_stage(session, po_id, item_id, body.material_stage.value, body.notes, user.id)

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from api.approvals import decide, settle_po
 from api.deps import SESSION_COOKIE, actor_of, client_info, get_temporal, in_transaction
 from api.dialects import Dialect, dialect_router
+from api.schemas.types import INT4_MAX, unsafe_text
 from core.errors import AppError
 from core.security import decode_token
 from core.settings import get_settings
@@ -45,6 +46,7 @@ INBOX = "/inbox"
 COOKIE_PATH = "/inbox"
 LOGIN_NONCE_COOKIE = "inbox_login"
 MAX_COMMENT = 4000  # as the REST bodies (ApprovalBody, DecisionBody)
+MAX_LOGIN, MAX_PASSWORD = 255, 200  # as the REST sign-ins (api/routers/auth.py)
 REFERENCE_LABELS = {queries.PURCHASE_ORDER: "Purchase order"}
 HEADERS = {  # no caching of a personal page; no framing (the buttons decide); forms post to this origin only
     "Cache-Control": "no-store",
@@ -69,7 +71,7 @@ def csrf_token(principal: Principal) -> str:
 
 
 def _same(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    return given is not None and given.isascii() and hmac.compare_digest(given.encode(), expected.encode())
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -93,6 +95,11 @@ async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {key: value.strip() if key != "password" else value
             for key, value in form.items() if isinstance(value, str)}
+
+
+def _unstorable(form: dict[str, str]) -> str | None:
+    """Why a field of the form could not be stored (NUL, an unpaired surrogate), or None."""
+    return next((reason for reason in map(unsafe_text, form.values()) if reason is not None), None)
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -145,12 +152,15 @@ def _login(request: Request, login_name: str, password: str, client: ClientInfo)
 @router.post("/login", response_class=HTMLResponse)
 async def sign_in(request: Request) -> Response:
     form = await _form(request)
+    if _unstorable(form):
+        return _login_page(request, 422, "Enter your username or e-mail and your password.")
     login_name, password = form.get("login", ""), form.get("password", "")
     nonce = request.cookies.get(LOGIN_NONCE_COOKIE)
     if not nonce or not _same(form.get("csrf_token"), _mac("login", nonce)):
         return _login_page(request, 403, "The sign-in form expired; please try again.", login=login_name)
-    if not login_name or not password:
-        return _login_page(request, 422, "Enter your username or e-mail and your password.", login=login_name)
+    if not login_name or not password or len(login_name) > MAX_LOGIN or len(password) > MAX_PASSWORD:
+        return _login_page(request, 422, "Enter your username or e-mail and your password.",
+                           login=login_name[:MAX_LOGIN])
     try:
         pair = await run_in_threadpool(_login, request, login_name, password, client_info(request))
     except AppError as err:
@@ -252,10 +262,11 @@ async def _inbox_page(request: Request, principal: Principal, status: int = 200,
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+    """A row id from a form or query: None unless it is one (1 to 2147483647, the `integer` columns)."""
+    if value is None or not (value.isascii() and value.isdigit() and len(value) <= 10):
         return None
+    number = int(value)
+    return number if 1 <= number <= INT4_MAX else None
 
 
 @router.get("", response_class=HTMLResponse)
@@ -282,6 +293,9 @@ async def decide_step(request: Request) -> Response:
         return _login_page(request, 401, "Your session has ended; please sign in again.",
                            clear_session=SESSION_COOKIE in request.cookies)
     form = await _form(request)
+    unstorable = _unstorable(form)
+    if unstorable:
+        return await _inbox_page(request, principal, 422, error=unstorable)
     if not _same(form.get("csrf_token"), csrf_token(principal)):
         return await _inbox_page(request, principal, 403, error="This form has expired; reload the page and try again.")
     instance_id, step_number = _int(form.get("instance_id")), _int(form.get("step_number"))

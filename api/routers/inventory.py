@@ -15,6 +15,7 @@ from api.dialects import Dialect, dialect_router
 from api.schemas.common import paged
 from api.schemas.inventory import InventoryCreate, InventoryUpdate, TransactionCreate, inventory_out, transaction_out
 from api.schemas.production import IfMatch, expected_version
+from api.schemas.types import DbId, PageNumber, SafeStr
 from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
 from services import inventory, inventory_movements
@@ -67,9 +68,9 @@ VIEW = require_any(Perm.VIEW_INVENTORY, Perm.MANAGE_INVENTORY)
 
 
 @router.get("", dependencies=[VIEW])
-def list_inventory(session: SessionDep, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=100),
-                   material_id: int | None = None, status: InventoryStatus | None = None,
-                   location: str | None = None, lot_number: str | None = None,
+def list_inventory(session: SessionDep, page: PageNumber = 1, page_size: int = Query(20, ge=1, le=100),
+                   material_id: DbId | None = None, status: InventoryStatus | None = None,
+                   location: SafeStr | None = None, lot_number: SafeStr | None = None,
                    expired_only: bool = False) -> Any:
     rows, total = inventory.list_inventory(session, (page - 1) * page_size, page_size, material_id=material_id,
                                            status=status, location=location, lot_number=lot_number,
@@ -79,7 +80,7 @@ def list_inventory(session: SessionDep, page: int = Query(1, ge=1), page_size: i
 
 @router.post("", status_code=201)
 def receive(body: InventoryCreate, session: SessionDep,
-            idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=150),
+            idempotency_key: SafeStr | None = Header(default=None, alias="Idempotency-Key", max_length=150),
             user: Principal = require_all(Perm.MANAGE_INVENTORY, Perm.RECEIVE_MATERIALS)) -> Any:
     """Receive material: a new record and its `receipt` transaction. The same `Idempotency-Key` answers the
     record the first call created."""
@@ -90,12 +91,12 @@ def receive(body: InventoryCreate, session: SessionDep,
 
 
 @router.get("/{inventory_id}", dependencies=[VIEW])
-def get_inventory(inventory_id: int, session: SessionDep) -> Any:
+def get_inventory(inventory_id: DbId, session: SessionDep) -> Any:
     return inventory_out(inventory.get_inventory(session, inventory_id))
 
 
 @router.put("/{inventory_id}")
-def update_inventory(inventory_id: int, body: InventoryUpdate, session: SessionDep, if_match: IfMatch = None,
+def update_inventory(inventory_id: DbId, body: InventoryUpdate, session: SessionDep, if_match: IfMatch = None,
                      user: Principal = require_all(Perm.MANAGE_INVENTORY)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     record = inventory_movements.update_inventory(session, inventory_id, changes, user.id,
@@ -104,14 +105,14 @@ def update_inventory(inventory_id: int, body: InventoryUpdate, session: SessionD
 
 
 @router.get("/{inventory_id}/transactions", dependencies=[VIEW])
-def list_transactions(inventory_id: int, session: SessionDep, page: int = Query(1, ge=1),
+def list_transactions(inventory_id: DbId, session: SessionDep, page: PageNumber = 1,
                       page_size: int = Query(50, ge=1, le=500)) -> Any:
     rows, total = inventory.list_transactions(session, inventory_id, (page - 1) * page_size, page_size)
     return paged([transaction_out(r) for r in rows], total, page, page_size)
 
 
 @router.post("/{inventory_id}/transactions", status_code=201)
-def create_transaction(inventory_id: int, body: TransactionCreate, session: SessionDep, if_match: IfMatch = None,
+def create_transaction(inventory_id: DbId, body: TransactionCreate, session: SessionDep, if_match: IfMatch = None,
                        user: Principal = require_all(Perm.MANAGE_INVENTORY)) -> Any:
     """Apply one movement; answers the ledger row with the record after it (`inventory`)."""
     needed = TYPE_PERMISSION[body.transaction_type]

@@ -15,8 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from api.deps import SessionDep, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.catalog import (
-    MAX_ID,
-    MAX_PAGE,
     MAX_PAGE_SIZE,
     CategoryCreate,
     CategoryUpdate,
@@ -30,6 +28,7 @@ from api.schemas.catalog import (
 )
 from api.schemas.common import paged
 from api.schemas.production import IfMatch, expected_version
+from api.schemas.types import DbId, PageNumber, PageSize, SafeStr
 from core.errors import AppError
 from core.permissions import Perm
 from services import materials
@@ -82,7 +81,7 @@ def _code_field(erp: bool) -> str:
 
 @router.get("/categories", dependencies=[require(Perm.VIEW_MATERIALS)])
 def list_categories(session: SessionDep, paging: Annotated[Paging, Depends()],
-                    parent_id: int | None = Query(None, ge=1, le=MAX_ID)) -> Any:
+                    parent_id: DbId | None = None) -> Any:
     rows, total = materials.list_categories(session, paging.offset, paging.size, parent_id)
     return paged([category_out(c) for c in rows], total, paging.page, paging.size)
 
@@ -115,10 +114,10 @@ def delete_category(category_id: PathId, session: SessionDep,
 # --- materials ------------------------------------------------------------------------------------------
 
 @router.get("", dependencies=[require(Perm.VIEW_MATERIALS)])
-def list_materials(session: SessionDep, page: int = Query(1, ge=1, le=MAX_PAGE),
-                   page_size: int | None = Query(None, ge=1), per_page: int | None = Query(None, ge=1),
-                   category_id: int | None = Query(None, ge=1, le=MAX_ID), material_type: MaterialType | None = None,
-                   status: MaterialStatus | None = None, search: str | None = Query(None, max_length=200)) -> Any:
+def list_materials(session: SessionDep, page: PageNumber = 1,
+                   page_size: PageSize | None = None, per_page: PageSize | None = None,
+                   category_id: DbId | None = None, material_type: MaterialType | None = None,
+                   status: MaterialStatus | None = None, search: SafeStr | None = Query(None, max_length=200)) -> Any:
     """Both list shapes at once: aerospace `items`/`page_size`/`total_pages`, ERP `materials`/`per_page`."""
     size = min(page_size or per_page or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     filters = MaterialFilters(category_id, material_type, status, search)

@@ -19,6 +19,7 @@ from api.schemas.production import (
     listed,
     ok,
 )
+from api.schemas.types import DbId
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import production
@@ -32,13 +33,13 @@ router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/modules", tags=["b
 
 @router.get("")
 def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
-             status: ModuleStatus | None = None, batch_id: int | None = None) -> Any:
+             status: ModuleStatus | None = None, batch_id: DbId | None = None) -> Any:
     items, total = list_modules(session, page.offset, page.size, status, batch_id)
     return listed(items, total, page)
 
 
 @router.get("/{module_id}")
-def get(module_id: int, session: SessionDep, _: CurrentUser) -> Any:
+def get(module_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_module_view(session, module_id))
 
 
@@ -51,7 +52,7 @@ async def create(body: ModuleCreate, request: Request, client: TemporalDep,
 
 
 @router.patch("/{module_id}/bind-cell")
-async def bind_cell(module_id: int, body: BindCell, request: Request, if_match: IfMatch = None,
+async def bind_cell(module_id: DbId, body: BindCell, request: Request, if_match: IfMatch = None,
                     user: Principal = require(Perm.MODULE_ASSEMBLE)) -> Any:
     module = await in_transaction(request, production.bind_cell, user.id, module_id, body.cell_serial,
                                   expected_version(body, if_match))
@@ -59,7 +60,7 @@ async def bind_cell(module_id: int, body: BindCell, request: Request, if_match: 
 
 
 @router.patch("/{module_id}/seal")
-async def seal(module_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+async def seal(module_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                body: VersionedBody | None = None, user: Principal = require(Perm.MODULE_ASSEMBLE)) -> Any:
     batch_id, status = await in_transaction(request, module_batch, module_id)
     step = Transition(action="seal", actor=actor_of(user), expected_version=expected_version(body, if_match),

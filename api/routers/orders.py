@@ -4,13 +4,13 @@ status values differ (`api/schemas/orders.py`, `api/orders_adapter.py`)."""
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
 from api import orders_adapter as orders
 from api import purchase_order_calls
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.dialects import Dialect, dialect_router
-from api.schemas.catalog import MAX_ID, Paging, PathId
+from api.schemas.catalog import Paging, PathId
 from api.schemas.common import paged
 from api.schemas.orders import (
     OrderApproval,
@@ -22,6 +22,7 @@ from api.schemas.orders import (
     OrderUpdate,
 )
 from api.schemas.procurement import Priority
+from api.schemas.types import DbId
 from core.permissions import Perm
 from services import purchasing
 from services.identity import Principal
@@ -33,7 +34,7 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/orders", tags=["order
 
 @router.get("", dependencies=[require(Perm.PO_VIEW)])
 def list_orders(session: SessionDep, paging: Annotated[Paging, Depends()], status: OrderStatus | None = None,
-                priority: Priority | None = None, supplier_id: int | None = Query(None, ge=1, le=MAX_ID)) -> Any:
+                priority: Priority | None = None, supplier_id: DbId | None = None) -> Any:
     rows, total = orders.search(session, paging.offset, paging.size, status=status, priority=priority,
                                 supplier_id=supplier_id)
     return paged(orders.render(session, rows), total, paging.page, paging.size)

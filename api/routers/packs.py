@@ -19,6 +19,7 @@ from api.schemas.production import (
     listed,
     ok,
 )
+from api.schemas.types import DbId
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from services import idempotency, production
@@ -33,13 +34,13 @@ router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/packs", tags=["bat
 
 @router.get("")
 def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
-             status: PackStatus | None = None, batch_id: int | None = None, sku_id: int | None = None) -> Any:
+             status: PackStatus | None = None, batch_id: DbId | None = None, sku_id: DbId | None = None) -> Any:
     items, total = list_packs(session, page.offset, page.size, status, batch_id, sku_id)
     return listed(items, total, page)
 
 
 @router.get("/{pack_id}")
-def get(pack_id: int, session: SessionDep, _: CurrentUser) -> Any:
+def get(pack_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_pack_view(session, pack_id))
 
 
@@ -71,7 +72,7 @@ async def create(body: PackCreate, request: Request, client: TemporalDep,
 
 
 @router.patch("/{pack_id}/bind-module")
-async def bind_module(pack_id: int, body: BindModule, request: Request, client: TemporalDep,
+async def bind_module(pack_id: DbId, body: BindModule, request: Request, client: TemporalDep,
                       if_match: IfMatch = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     pack = await in_transaction(request, production.bind_module, user.id, pack_id, body.module_id,
                                 expected_version(body, if_match))
@@ -93,13 +94,13 @@ async def _move(request: Request, client: Any, user: Principal, pack_id: int, ac
 
 
 @router.patch("/{pack_id}/seal")
-async def seal(pack_id: int, request: Request, client: TemporalDep, if_match: IfMatch = None,
+async def seal(pack_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                body: VersionedBody | None = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     return await _move(request, client, user, pack_id, "seal", PackWorkflow.seal, expected_version(body, if_match))
 
 
 @router.patch("/{pack_id}/disposition")
-async def disposition(pack_id: int, body: DispositionBody, request: Request, client: TemporalDep,
+async def disposition(pack_id: DbId, body: DispositionBody, request: Request, client: TemporalDep,
                       if_match: IfMatch = None, user: Principal = require(Perm.PACK_DISPOSITION)) -> Any:
     return await _move(request, client, user, pack_id, "disposition", PackWorkflow.disposition,
                        expected_version(body, if_match), {"disposition": body.disposition.value, "notes": body.notes})

@@ -18,6 +18,7 @@ from api.schemas.catalog import (
 )
 from api.schemas.common import paged
 from api.schemas.production import IfMatch, expected_version
+from api.schemas.types import SafeStr
 from core.permissions import Perm
 from services import parts
 from services.catalog import PartCriticality, PartStatus
@@ -28,7 +29,7 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/parts", tags=["parts"
 
 @router.get("", dependencies=[require(Perm.VIEW_PARTS)])
 def list_parts(session: SessionDep, paging: Annotated[Paging, Depends()], status: PartStatus | None = None,
-               criticality: PartCriticality | None = None, search: str | None = Query(None, max_length=200)) -> Any:
+               criticality: PartCriticality | None = None, search: SafeStr | None = Query(None, max_length=200)) -> Any:
     rows, total = parts.list_parts(session, paging.offset, paging.size, status, criticality, search)
     return paged([part_out(p) for p in rows], total, paging.page, paging.size)
 

@@ -7,6 +7,7 @@ from fastapi import Depends
 from api.deps import CurrentUser, SessionDep, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.production import IfMatch, Page, SkuCreate, VersionedBody, expected_version, listed, ok
+from api.schemas.types import DbId
 from core.permissions import Perm
 from services import production
 from services.identity import Principal
@@ -29,12 +30,12 @@ def create(body: SkuCreate, session: SessionDep, user: Principal = require(Perm.
 
 
 @router.get("/{sku_id}")
-def get(sku_id: int, session: SessionDep, _: CurrentUser) -> Any:
+def get(sku_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(sku_view(get_sku(session, sku_id)))
 
 
 @router.patch("/{sku_id}/activate")
-def activate(sku_id: int, session: SessionDep, if_match: IfMatch = None, body: VersionedBody | None = None,
+def activate(sku_id: DbId, session: SessionDep, if_match: IfMatch = None, body: VersionedBody | None = None,
              user: Principal = require(Perm.SKU_ACTIVATE)) -> Any:
     sku = production.activate_sku(session, user.id, sku_id, expected_version(body, if_match))
     return ok(sku_view(sku))

@@ -7,6 +7,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, TemporalDep, in_transaction, require
+from api.schemas.types import SafeStr
 from api.stock_common import StockBody, stock_router
 from api.stock_decisions import decide_entity
 from core.permissions import Perm
@@ -33,19 +34,19 @@ def approval_with_entity(session: Session, user: Principal, approval_uid: str) -
 
 
 @router.get("/approvals/{approval_id}", dependencies=[require(Perm.STOCK_VIEW)])
-def get_approval(approval_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_approval(approval_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return approval_with_entity(session, user, approval_id)
 
 
 @router.patch("/approvals/{approval_id}/approve")
-async def approve(approval_id: str, request: Request, client: TemporalDep, user: CurrentUser,
+async def approve(approval_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
                   body: DecisionBody | None = None) -> Any:
     await decide_entity(request, client, user, approval_id, ApprovalAction.APPROVED, body.comments if body else None)
     return await in_transaction(request, approval_with_entity, user, approval_id)
 
 
 @router.patch("/approvals/{approval_id}/reject")
-async def reject(approval_id: str, request: Request, client: TemporalDep, user: CurrentUser,
+async def reject(approval_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
                  body: DecisionBody | None = None) -> Any:
     await decide_entity(request, client, user, approval_id, ApprovalAction.REJECTED, body.comments if body else None)
     return await in_transaction(request, approval_with_entity, user, approval_id)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Query
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import PageDep, stock_router, with_total
 from api.stock_csv import StockJSON
 from core.permissions import Perm
@@ -17,11 +18,11 @@ from services.stock_consolidated import StockFilters
 
 router = stock_router(tags=["stock: dashboards"])
 
-PeriodParam = Annotated[str | None, Query(alias="periodId")]
+PeriodParam = Annotated[SafeStr | None, Query(alias="periodId")]
 
 
 @router.get("/locations/{location_id}/dashboard", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON)
-def location_dashboard(location_id: str, session: SessionDep, user: CurrentUser,
+def location_dashboard(location_id: SafeStr, session: SessionDep, user: CurrentUser,
                        period_id: PeriodParam = None) -> StockJSON:
     return StockJSON(stock_dashboards.location_dashboard(session, user, location_id, period_id, utcnow().date()))
 
@@ -33,7 +34,7 @@ def consolidated_dashboard(session: SessionDep, period_id: PeriodParam = None) -
 
 @router.get("/stock/consolidated", dependencies=[require(Perm.STOCK_CONSOLIDATED)], response_class=StockJSON)
 def consolidated_stock(session: SessionDep, page: PageDep,
-                       category: Annotated[str | None, Query()] = None,
+                       category: Annotated[SafeStr | None, Query()] = None,
                        low_stock: Annotated[bool, Query(alias="lowStock")] = False) -> StockJSON:
     """A page of items (`?page=&limit=`, `X-Total-Count` = items the filters keep); totals over all of them."""
     body = stock_consolidated.consolidated_stock(session, StockFilters(category, low_stock), page.offset,

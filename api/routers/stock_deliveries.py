@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, TemporalDep, in_transaction, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, PageDep, StockBody, number, stock_router, with_total
 from api.stock_ncr_calls import start_ncr_lifecycles
 from core.permissions import Perm
@@ -83,9 +84,9 @@ def _changes(body: DeliveryPatchBody) -> dict[str, Any]:
 
 @router.get("/locations/{location_id}/deliveries")
 def list_location_deliveries(
-        location_id: str, session: SessionDep, response: Response, page: PageDep, user: Principal = VIEW,
+        location_id: SafeStr, session: SessionDep, response: Response, page: PageDep, user: Principal = VIEW,
         status: Literal["DRAFT", "POSTED"] | None = None,
-        supplier_id: Annotated[str | None, Query(alias="supplierId")] = None,
+        supplier_id: Annotated[SafeStr | None, Query(alias="supplierId")] = None,
         has_variance: Annotated[bool | None, Query(alias="hasVariance")] = None,
         start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
         end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> dict[str, Any]:
@@ -97,12 +98,12 @@ def list_location_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}")
-def get_delivery(delivery_id: str, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
+def get_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
     return _details(stock_delivery_queries.get_delivery(session, user, delivery_id))
 
 
 @router.post("/locations/{location_id}/deliveries")
-async def create_delivery(location_id: str, body: DeliveryBody, request: Request, temporal: TemporalDep,
+async def create_delivery(location_id: SafeStr, body: DeliveryBody, request: Request, temporal: TemporalDep,
                           user: Principal = POST) -> dict[str, Any]:
     """A DRAFT (no stock effect) or a POSTED delivery (stock, WAC and price-variance NCRs)."""
     data = DeliveryInput(body.supplier_id, body.delivery_date, _line_inputs(body.lines), body.invoice_no,
@@ -118,7 +119,7 @@ async def create_delivery(location_id: str, body: DeliveryBody, request: Request
 
 
 @router.patch("/deliveries/{delivery_id}")
-async def update_delivery(delivery_id: str, body: DeliveryPatchBody, request: Request, temporal: TemporalDep,
+async def update_delivery(delivery_id: SafeStr, body: DeliveryPatchBody, request: Request, temporal: TemporalDep,
                           user: Principal = POST) -> dict[str, Any]:
     """Edit a draft; with `status: "POSTED"` also post it."""
     changes = _changes(body)
@@ -133,7 +134,7 @@ async def update_delivery(delivery_id: str, body: DeliveryPatchBody, request: Re
 
 
 @router.delete("/deliveries/{delivery_id}")
-def delete_delivery(delivery_id: str, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
+def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
     deleted = stock_deliveries.delete_delivery(session, user, delivery_id)
     return {"success": True, "id": str(deleted.uid), "message": f"Delivery {deleted.delivery_no} deleted."}
 

@@ -9,6 +9,7 @@ from fastapi import Query, Response
 from pydantic import Field, StringConstraints
 
 from api.deps import SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, PageDep, StockBody, number, stock_router, with_total
 from core.permissions import Perm
 from core.timeutil import iso_z
@@ -40,8 +41,8 @@ class IssueBody(StockBody):
 
 @router.get("/locations/{location_id}/issues")
 def list_location_issues(
-        location_id: str, session: SessionDep, response: Response, page: PageDep, user: Principal = VIEW,
-        cost_centre: Annotated[str | None, Query(alias="costCentre")] = None,
+        location_id: SafeStr, session: SessionDep, response: Response, page: PageDep, user: Principal = VIEW,
+        cost_centre: Annotated[SafeStr | None, Query(alias="costCentre")] = None,
         start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
         end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> dict[str, Any]:
     filters = IssueFilters(cost_centre, start_date, end_date)
@@ -52,7 +53,7 @@ def list_location_issues(
 
 
 @router.get("/issues/{issue_id}")
-def get_issue(issue_id: str, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
+def get_issue(issue_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
     found = stock_issues.get_issue(session, user, issue_id)
     return {**_summary(found.issue, found.location), "notes": found.issue.notes,
             "period": {"id": str(found.period.uid), "name": found.period.name} if found.period else None,
@@ -61,7 +62,7 @@ def get_issue(issue_id: str, session: SessionDep, user: Principal = VIEW) -> dic
 
 
 @router.post("/locations/{location_id}/issues")
-def create_issue(location_id: str, body: IssueBody, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
+def create_issue(location_id: SafeStr, body: IssueBody, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
     """Issue stock at the current WAC: every line or (on a shortage) none."""
     data = IssueInput(body.issue_date, body.cost_centre,
                       [IssueLineInput(line.item_id, line.quantity) for line in body.lines], body.notes)

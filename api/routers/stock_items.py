@@ -8,6 +8,7 @@ from fastapi import Query, Response
 from pydantic import AliasChoices, Field, StringConstraints
 
 from api.deps import CurrentUser, SessionDep
+from api.schemas.types import SafeStr
 from api.stock_common import PageDep, StockBody, number, stock_router, with_total
 from api.stock_roles import StockAdmin
 from api.stock_schemas_catalog import Price, deleted, item_out, period_ref
@@ -50,9 +51,9 @@ class ItemPrice(StockBody):
 
 @router.get("/items")
 def list_items(session: SessionDep, user: CurrentUser, page: PageDep, response: Response,
-               category: Annotated[str | None, Query(max_length=50)] = None, active: bool | None = None,
-               search: Annotated[str | None, Query(max_length=200)] = None,
-               location_id: Annotated[str | None, Query(alias="locationId")] = None) -> Any:
+               category: Annotated[SafeStr | None, Query(max_length=50)] = None, active: bool | None = None,
+               search: Annotated[SafeStr | None, Query(max_length=200)] = None,
+               location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> Any:
     location = accessible_location(session, user, location_id) if location_id else None
     rows, total = stock_items.list_items(session, page.offset, page.limit, ItemFilters(category, active, search),
                                          location.id if location is not None else None)
@@ -66,23 +67,23 @@ def create_item(body: ItemCreate, session: SessionDep, user: StockAdmin) -> Any:
 
 
 @router.get("/items/{item_id}")
-def get_item(item_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_item(item_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return item_out(stock_items.get_item(session, item_id))
 
 
 @router.patch("/items/{item_id}")
-def update_item(item_id: str, body: ItemUpdate, session: SessionDep, user: StockAdmin) -> Any:
+def update_item(item_id: SafeStr, body: ItemUpdate, session: SessionDep, user: StockAdmin) -> Any:
     return item_out(stock_items.update_item(session, user.id, item_id, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/items/{item_id}")
-def delete_item(item_id: str, session: SessionDep, user: StockAdmin) -> Any:
+def delete_item(item_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     stock_items.delete_item(session, user.id, item_id)
     return deleted("Item", item_id)
 
 
 @router.patch("/items/{item_id}/price")
-def set_item_price(item_id: str, body: ItemPrice, session: SessionDep, user: StockAdmin) -> Any:
+def set_item_price(item_id: SafeStr, body: ItemPrice, session: SessionDep, user: StockAdmin) -> Any:
     """The item's price in one period (not a CLOSED one: its prices are frozen)."""
     period, row = stock_items.set_item_price(session, user.id, item_id, body.period_id, body.price)
     return {"item": item_ref(row.item), "period": period_ref(period), "price": number(row.price),

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, ConfigDict, Field
 
 from api.deps import SessionDep, require
+from api.schemas.types import Count, SafeStr
 from api.stock_common import PageDep, StockBody, stock_router, with_total
 from core.permissions import Perm
 from services import stock_locations as locations
@@ -50,7 +51,7 @@ class LocationChange(StockBody):
     is_active: bool | None = None
     address: str | None = None
     description: str | None = None
-    version: int | None = None
+    version: Count | None = None
 
 
 class Assignment(StockBody):
@@ -78,7 +79,7 @@ def list_locations(session: SessionDep, page: PageDep, response: Response,
 
 
 @router.get("/locations/{location_id}")
-def get_location(location_id: str, session: SessionDep, viewer: Principal = require(VIEW)) -> Any:
+def get_location(location_id: SafeStr, session: SessionDep, viewer: Principal = require(VIEW)) -> Any:
     return locations.location_detail(session, accessible_location(session, viewer, location_id))
 
 
@@ -88,7 +89,7 @@ def create_location(body: LocationBody, session: SessionDep, actor: Principal = 
 
 
 @router.patch("/locations/{location_id}")
-def update_location(location_id: str, body: LocationChange, session: SessionDep,
+def update_location(location_id: SafeStr, body: LocationChange, session: SessionDep,
                     actor: Principal = require(ADMIN)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     location = locations.locked_location(session, location_id)
@@ -96,13 +97,13 @@ def update_location(location_id: str, body: LocationChange, session: SessionDep,
 
 
 @router.delete("/locations/{location_id}")
-def delete_location(location_id: str, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
+def delete_location(location_id: SafeStr, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     location = locations.deactivate_location(session, actor.id, locations.locked_location(session, location_id))
     return {"success": True, "message": "Location deactivated", "location": locations.location_view(location)}
 
 
 @router.post("/locations/{location_id}/users")
-def assign_user(location_id: str, body: Assignment, session: SessionDep,
+def assign_user(location_id: SafeStr, body: Assignment, session: SessionDep,
                 actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     location = locations.location_by_uid(session, location_id)
     locations.assign_user(session, actor.id, location, user_by_uid(session, body.target()))
@@ -110,7 +111,7 @@ def assign_user(location_id: str, body: Assignment, session: SessionDep,
 
 
 @router.delete("/locations/{location_id}/users/{user_id}")
-def unassign_user(location_id: str, user_id: str, session: SessionDep,
+def unassign_user(location_id: SafeStr, user_id: SafeStr, session: SessionDep,
                   actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     location = locations.location_by_uid(session, location_id)
     locations.unassign_user(session, actor.id, location, user_by_uid(session, user_id))

@@ -8,6 +8,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, TemporalDep, in_transaction, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock_ncr_calls import change_status, start_ncr_lifecycles
 from core.permissions import Perm
@@ -39,7 +40,7 @@ class NcrStatusBody(StockBody):
 
 @router.get("/ncrs", dependencies=[require(Perm.STOCK_VIEW)])
 def list_ncrs(session: SessionDep, user: CurrentUser, page: PageDep, response: Response,
-              location_id: Annotated[str | None, Query(alias="locationId")] = None,
+              location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None,
               type: Literal["MANUAL", "PRICE_VARIANCE"] | None = None, status: NcrStatus | None = None,
               start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
               end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> Any:
@@ -51,7 +52,7 @@ def list_ncrs(session: SessionDep, user: CurrentUser, page: PageDep, response: R
 
 
 @router.get("/ncrs/{ncr_id}", dependencies=[require(Perm.STOCK_VIEW)])
-def get_ncr(ncr_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_ncr(ncr_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return stock_ncrs.get(session, user, ncr_id)
 
 
@@ -69,7 +70,7 @@ async def create_ncr(body: ManualNcrBody, request: Request, client: TemporalDep,
 
 
 @router.patch("/ncrs/{ncr_id}", dependencies=[require(Perm.STOCK_MANAGE_NCRS)])
-async def update_ncr_status(ncr_id: str, body: NcrStatusBody, request: Request, client: TemporalDep,
+async def update_ncr_status(ncr_id: SafeStr, body: NcrStatusBody, request: Request, client: TemporalDep,
                             user: CurrentUser) -> Any:
     await in_transaction(request, stock_ncrs.get, user, ncr_id)  # 404 / location access first
     view = await change_status(request, client, user, ncr_id, body.status, body.resolution, body.credited_value)

@@ -7,6 +7,7 @@ from fastapi import Request
 from pydantic import Field
 
 from api.deps import CurrentUser, SessionDep, TemporalDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import StockBody, stock_router
 from api.stock_period_close_calls import request_close
 from core.permissions import Perm
@@ -26,7 +27,7 @@ class RollForwardBody(StockBody):
 
 
 @router.post("/periods/{period_id}/close", dependencies=[require(Perm.STOCK_PERIODS)])
-async def close_period(period_id: str, request: Request, client: TemporalDep, user: CurrentUser,
+async def close_period(period_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
                        body: CloseBody | None = None) -> Any:
     view = await request_close(request, client, user, period_id, body.closing_notes if body else None)
     return {"message": "Period close requested and pending approval", "period": view.body,
@@ -34,6 +35,7 @@ async def close_period(period_id: str, request: Request, client: TemporalDep, us
 
 
 @router.post("/periods/{period_id}/roll-forward", dependencies=[require(Perm.STOCK_PERIODS)])
-def roll_forward(period_id: str, session: SessionDep, user: CurrentUser, body: RollForwardBody | None = None) -> Any:
+def roll_forward(period_id: SafeStr, session: SessionDep, user: CurrentUser,
+                 body: RollForwardBody | None = None) -> Any:
     result = stock_period_close.roll_forward(session, period_id, user.id, body.copy_prices if body else False)
     return {"message": f"Period {result['period']['name']} created; opening stock carried forward", **result}

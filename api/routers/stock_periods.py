@@ -9,6 +9,7 @@ from fastapi import Response
 from pydantic import AliasChoices, Field, StringConstraints
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock_roles import StockAdmin
 from api.stock_schemas_catalog import Price, period_ref, price_out
@@ -71,30 +72,30 @@ def create_period(body: PeriodCreate, session: SessionDep, user: StockAdmin) -> 
 
 
 @router.get("/periods/{period_id}")
-def get_period(period_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_period(period_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return period_detail_out(session, stock_periods.get_period(session, period_id))
 
 
 @router.patch("/periods/{period_id}")
-def update_period(period_id: str, body: PeriodUpdate, session: SessionDep, user: StockAdmin) -> Any:
+def update_period(period_id: SafeStr, body: PeriodUpdate, session: SessionDep, user: StockAdmin) -> Any:
     values = body.model_dump(exclude_unset=True)
     return period_detail_out(session, stock_periods.update_period(session, user.id, period_id, values))
 
 
 @router.post("/periods/{period_id}/open")
-def open_period(period_id: str, session: SessionDep, user: StockAdmin) -> Any:
+def open_period(period_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     return period_detail_out(session, stock_periods.open_period(session, user.id, period_id))
 
 
 @router.get("/periods/{period_id}/prices")
-def list_prices(period_id: str, session: SessionDep, user: CurrentUser, page: PageDep, response: Response) -> Any:
+def list_prices(period_id: SafeStr, session: SessionDep, user: CurrentUser, page: PageDep, response: Response) -> Any:
     rows, total = stock_prices.list_prices(session, period_id, page.offset, page.limit)
     with_total(response, total)
     return [price_out(row) for row in rows]
 
 
 @router.post("/periods/{period_id}/prices")
-def set_prices(period_id: str, body: PricesSet, session: SessionDep, user: StockAdmin) -> Any:
+def set_prices(period_id: SafeStr, body: PricesSet, session: SessionDep, user: StockAdmin) -> Any:
     """Upsert the listed items' prices (an item listed twice is refused)."""
     seen: set[str] = set()
     for index, entry in enumerate(body.prices):
@@ -107,7 +108,7 @@ def set_prices(period_id: str, body: PricesSet, session: SessionDep, user: Stock
 
 
 @router.post("/periods/{period_id}/prices-copy")
-def copy_prices(period_id: str, session: SessionDep, user: StockAdmin) -> Any:
+def copy_prices(period_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     """Copy the previous period's prices, keeping the prices this period already has."""
     result = stock_prices.copy_previous_prices(session, user.id, period_id)
     return {"period": period_ref(result.period), "source_period": period_ref(result.source),

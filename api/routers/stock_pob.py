@@ -8,6 +8,7 @@ from fastapi import Query
 from pydantic import AliasChoices, Field
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, StockBody, stock_router
 from api.stock_schemas_periods import pob_sheet_out, recorded_pob_out
 from core.permissions import Perm
@@ -33,14 +34,14 @@ class PobUpdate(StockBody):
 
 
 @router.get("/locations/{location_id}/pob")
-def location_pob(location_id: str, session: SessionDep, user: CurrentUser,
-                 period_id: Annotated[str | None, Query(alias="periodId")] = None) -> Any:
+def location_pob(location_id: SafeStr, session: SessionDep, user: CurrentUser,
+                 period_id: Annotated[SafeStr | None, Query(alias="periodId")] = None) -> Any:
     """The location's entries of the period (default: the current period) by date, with their totals."""
     return pob_sheet_out(stock_pob.pob_sheet(session, user, location_id, period_id, utcnow().date()))
 
 
 @router.post("/locations/{location_id}/pob")
-def create_pob_entry(location_id: str, body: PobCreate, session: SessionDep,
+def create_pob_entry(location_id: SafeStr, body: PobCreate, session: SessionDep,
                      user: Principal = require(Perm.STOCK_POST)) -> Any:
     values = {"period_uid": body.period_id, "date": body.date, "crew_count": body.crew_count,
               "extra_count": body.extra_count}
@@ -48,6 +49,6 @@ def create_pob_entry(location_id: str, body: PobCreate, session: SessionDep,
 
 
 @router.patch("/pob/{entry_id}")
-def update_pob_entry(entry_id: str, body: PobUpdate, session: SessionDep,
+def update_pob_entry(entry_id: SafeStr, body: PobUpdate, session: SessionDep,
                      user: Principal = require(Perm.STOCK_POST)) -> Any:
     return recorded_pob_out(stock_pob.update_entry(session, user, entry_id, body.model_dump(exclude_unset=True)))

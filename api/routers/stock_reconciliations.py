@@ -8,6 +8,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import StockBody, stock_router
 from api.stock_csv import StockJSON
 from core.permissions import Perm
@@ -29,8 +30,8 @@ class ReconciliationBody(StockBody):
 
 
 @router.get("/reconciliations/consolidated", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON)
-def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[str, Query(alias="periodId")],
-                 location_id: Annotated[str | None, Query(alias="locationId")] = None) -> StockJSON:
+def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[SafeStr, Query(alias="periodId")],
+                 location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> StockJSON:
     period = stock_period_close.period_by_uid(session, period_id)
     if location_id:
         locations = [stock_access.accessible_location(session, user, location_id)]

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import stock_router
 from api.stock_csv import StockJSON, csv_response, filename, wants_csv
 from core.permissions import Perm
@@ -18,8 +19,8 @@ from services import stock_reports
 
 router = stock_router(tags=["stock: reports"], dependencies=[require(Perm.STOCK_VIEW)])
 
-LocationParam = Annotated[str, Query(alias="locationId", min_length=1)]
-PeriodParam = Annotated[str, Query(alias="periodId", min_length=1)]
+LocationParam = Annotated[SafeStr, Query(alias="locationId", min_length=1)]
+PeriodParam = Annotated[SafeStr, Query(alias="periodId", min_length=1)]
 
 ITEM = ("item_code", "item_name", "item_unit", "item_category")
 RECONCILIATION = ("opening_stock", "receipts", "transfers_in", "transfers_out", "issues", "closing_stock",
@@ -76,14 +77,14 @@ def _answer(request: Request, body: dict[str, Any]) -> Response:
 
 @router.get("/reports/stock-now", response_model=None)
 def stock_now(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
-              category: Annotated[str | None, Query()] = None) -> Response:
+              category: Annotated[SafeStr | None, Query()] = None) -> Response:
     return _answer(request, stock_reports.stock_now(session, user, location_id, category, utcnow()))
 
 
 @router.get("/reports/deliveries", response_model=None)
 def deliveries(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
                period_id: PeriodParam,
-               supplier_id: Annotated[str | None, Query(alias="supplierId")] = None) -> Response:
+               supplier_id: Annotated[SafeStr | None, Query(alias="supplierId")] = None) -> Response:
     return _answer(request, stock_reports.deliveries(session, user, location_id, period_id, supplier_id or None,
                                                      utcnow()))
 
@@ -91,12 +92,12 @@ def deliveries(request: Request, session: SessionDep, user: CurrentUser, locatio
 @router.get("/reports/issues", response_model=None)
 def issues(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
            period_id: PeriodParam,
-           cost_centre: Annotated[str | None, Query(alias="costCentre")] = None) -> Response:
+           cost_centre: Annotated[SafeStr | None, Query(alias="costCentre")] = None) -> Response:
     return _answer(request, stock_reports.issues(session, user, location_id, period_id, cost_centre or None,
                                                  utcnow()))
 
 
 @router.get("/reports/reconciliation", response_model=None)
 def reconciliation(request: Request, session: SessionDep, user: CurrentUser, period_id: PeriodParam,
-                   location_id: Annotated[str | None, Query(alias="locationId")] = None) -> Response:
+                   location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> Response:
     return _answer(request, stock_reports.reconciliation(session, user, period_id, location_id or None, utcnow()))

@@ -8,6 +8,7 @@ from fastapi import Query, Response
 from pydantic import EmailStr, StringConstraints
 
 from api.deps import CurrentUser, SessionDep
+from api.schemas.types import SafeStr
 from api.stock_common import PageDep, StockBody, stock_router, with_total
 from api.stock_roles import StockSupervisor
 from api.stock_schemas_catalog import deleted, supplier_out
@@ -40,7 +41,7 @@ class SupplierUpdate(StockBody):
 
 @router.get("/suppliers")
 def list_suppliers(session: SessionDep, user: CurrentUser, page: PageDep, response: Response,
-                   search: Annotated[str | None, Query(max_length=200)] = None, active: bool | None = None) -> Any:
+                   search: Annotated[SafeStr | None, Query(max_length=200)] = None, active: bool | None = None) -> Any:
     rows, total = stock_suppliers.list_suppliers(session, page.offset, page.limit, search, active)
     with_total(response, total)
     return [supplier_out(supplier) for supplier in rows]
@@ -52,17 +53,17 @@ def create_supplier(body: SupplierCreate, session: SessionDep, user: StockSuperv
 
 
 @router.get("/suppliers/{supplier_id}")
-def get_supplier(supplier_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_supplier(supplier_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return supplier_out(stock_suppliers.get_supplier(session, supplier_id))
 
 
 @router.patch("/suppliers/{supplier_id}")
-def update_supplier(supplier_id: str, body: SupplierUpdate, session: SessionDep, user: StockSupervisor) -> Any:
+def update_supplier(supplier_id: SafeStr, body: SupplierUpdate, session: SessionDep, user: StockSupervisor) -> Any:
     values = body.model_dump(exclude_unset=True)
     return supplier_out(stock_suppliers.update_supplier(session, user.id, supplier_id, values))
 
 
 @router.delete("/suppliers/{supplier_id}")
-def delete_supplier(supplier_id: str, session: SessionDep, user: StockSupervisor) -> Any:
+def delete_supplier(supplier_id: SafeStr, session: SessionDep, user: StockSupervisor) -> Any:
     stock_suppliers.delete_supplier(session, user.id, supplier_id)
     return deleted("Supplier", supplier_id)

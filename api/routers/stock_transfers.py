@@ -7,6 +7,7 @@ from fastapi import Query, Request, Response
 from pydantic import Field
 
 from api.deps import CurrentUser, SessionDep, TemporalDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock_transfer_calls import decide_transfer, request_transfer
 from core.permissions import Perm
@@ -41,8 +42,8 @@ class RejectBody(StockBody):
 
 @router.get("/transfers", dependencies=[require(Perm.STOCK_VIEW)])
 def list_transfers(session: SessionDep, user: CurrentUser, page: PageDep, response: Response,
-                   from_location_id: Annotated[str | None, Query(alias="fromLocationId")] = None,
-                   to_location_id: Annotated[str | None, Query(alias="toLocationId")] = None,
+                   from_location_id: Annotated[SafeStr | None, Query(alias="fromLocationId")] = None,
+                   to_location_id: Annotated[SafeStr | None, Query(alias="toLocationId")] = None,
                    status: Status | None = None,
                    start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
                    end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> Any:
@@ -54,7 +55,7 @@ def list_transfers(session: SessionDep, user: CurrentUser, page: PageDep, respon
 
 
 @router.get("/transfers/{transfer_id}", dependencies=[require(Perm.STOCK_VIEW)])
-def get_transfer(transfer_id: str, session: SessionDep, user: CurrentUser) -> Any:
+def get_transfer(transfer_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return stock_transfer_queries.get_transfer(session, user, transfer_id)
 
 
@@ -67,7 +68,7 @@ async def create_transfer(body: TransferBody, request: Request, client: Temporal
 
 
 @router.patch("/transfers/{transfer_id}/approve")
-async def approve_transfer(transfer_id: str, request: Request, client: TemporalDep, user: CurrentUser,
+async def approve_transfer(transfer_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
                            body: ApproveBody | None = None) -> Any:
     view = await decide_transfer(request, client, user, transfer_id, ApprovalAction.APPROVED,
                                  body.comments if body else None)
@@ -75,7 +76,7 @@ async def approve_transfer(transfer_id: str, request: Request, client: TemporalD
 
 
 @router.patch("/transfers/{transfer_id}/reject")
-async def reject_transfer(transfer_id: str, body: RejectBody, request: Request, client: TemporalDep,
+async def reject_transfer(transfer_id: SafeStr, body: RejectBody, request: Request, client: TemporalDep,
                           user: CurrentUser) -> Any:
     view = await decide_transfer(request, client, user, transfer_id, ApprovalAction.REJECTED, body.reason)
     return decided(view.body, "Transfer rejected")

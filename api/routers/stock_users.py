@@ -8,6 +8,7 @@ from fastapi import Response
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field
 
 from api.deps import CurrentUser, SessionDep, require
+from api.schemas.types import SafeStr
 from api.stock_common import PageDep, StockBody, stock_router, with_total
 from core.errors import access_denied
 from core.permissions import Perm, has_permission
@@ -39,15 +40,15 @@ class UserChange(StockBody):
 
 
 @router.get("/users")
-def list_users(session: SessionDep, page: PageDep, response: Response, role: str | None = None,
-               is_active: bool | None = None, search: str | None = None, _: Principal = require(ADMIN)) -> Any:
+def list_users(session: SessionDep, page: PageDep, response: Response, role: SafeStr | None = None,
+               is_active: bool | None = None, search: SafeStr | None = None, _: Principal = require(ADMIN)) -> Any:
     found, total = users.list_users(session, users.UserFilters(role, is_active, search), page.offset, page.limit)
     with_total(response, total)
     return {"users": users.stock_users(session, found), "total": total}
 
 
 @router.get("/users/{user_id}")
-def get_user(user_id: str, session: SessionDep, caller: CurrentUser) -> Any:
+def get_user(user_id: SafeStr, session: SessionDep, caller: CurrentUser) -> Any:
     user = users.user_by_uid(session, user_id)
     if user.id != caller.id and not has_permission(caller.role, ADMIN, caller.is_superuser):
         raise access_denied("Only an administrator or the user may read this user")
@@ -55,12 +56,12 @@ def get_user(user_id: str, session: SessionDep, caller: CurrentUser) -> Any:
 
 
 @router.patch("/users/{user_id}")
-def update_user(user_id: str, body: UserChange, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
+def update_user(user_id: SafeStr, body: UserChange, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     user = users.user_by_uid(session, user_id)
     return users.stock_user(session, users.update_user(session, actor.id, user, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/users/{user_id}")
-def delete_user(user_id: str, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
+def delete_user(user_id: SafeStr, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     user = identity.deactivate_user(session, actor.id, users.user_by_uid(session, user_id))
     return {"success": True, "message": "User deactivated", "user": users.stock_user(session, user)}

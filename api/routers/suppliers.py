@@ -18,6 +18,7 @@ from api.schemas.catalog import (
 )
 from api.schemas.common import paged
 from api.schemas.production import IfMatch, expected_version
+from api.schemas.types import SafeStr
 from core.permissions import Perm
 from services import suppliers
 from services.catalog import SupplierStatus, SupplierTier
@@ -28,7 +29,7 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/suppliers", tags=["su
 
 @router.get("", dependencies=[require(Perm.VIEW_SUPPLIERS)])
 def list_suppliers(session: SessionDep, paging: Annotated[Paging, Depends()], status: SupplierStatus | None = None,
-                   tier: SupplierTier | None = None, search: str | None = Query(None, max_length=200)) -> Any:
+                   tier: SupplierTier | None = None, search: SafeStr | None = Query(None, max_length=200)) -> Any:
     rows, total = suppliers.list_suppliers(session, paging.offset, paging.size, status, tier, search)
     return paged([supplier_out(s) for s in rows], total, paging.page, paging.size)
 

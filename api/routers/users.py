@@ -8,6 +8,7 @@ from api.deps import CurrentUser, SessionDep, require
 from api.dialects import Dialect, dialect_router
 from api.schemas.common import paged
 from api.schemas.identity import UserCreate, UserUpdate, user_out
+from api.schemas.types import Count, DbId, PageNumber, SafeStr
 from core.errors import access_denied
 from core.permissions import Perm, has_permission
 from services import identity
@@ -17,32 +18,32 @@ router = dialect_router(Dialect.AEROSPACE, tags=["users"])
 
 
 @router.get("/api/v1/users", dependencies=[require(Perm.VIEW_USERS)])
-def list_users(session: SessionDep, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=100)) -> Any:
+def list_users(session: SessionDep, page: PageNumber = 1, page_size: int = Query(20, ge=1, le=100)) -> Any:
     users, total = identity.list_users(session, (page - 1) * page_size, page_size)
     return paged([user_out(u) for u in users], total, page, page_size)
 
 
 @router.get("/api/v1/users/{user_pk}")
-def get_user(user_pk: int, session: SessionDep, caller: CurrentUser) -> Any:
+def get_user(user_pk: DbId, session: SessionDep, caller: CurrentUser) -> Any:
     if caller.id != user_pk and not has_permission(caller.role, Perm.VIEW_USERS, caller.is_superuser):
         raise access_denied("Only the user or a user manager may read this user")
     return user_out(identity.get_user(session, user_pk))
 
 
 @router.put("/api/v1/users/{user_pk}")
-def update_user(user_pk: int, body: UserUpdate, session: SessionDep,
+def update_user(user_pk: DbId, body: UserUpdate, session: SessionDep,
                 actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     user = identity.get_user(session, user_pk)
     return user_out(identity.update_user(session, actor.id, user, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/api/v1/users/{user_pk}")
-def delete_user(user_pk: int, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
+def delete_user(user_pk: DbId, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     return user_out(identity.deactivate_user(session, actor.id, identity.get_user(session, user_pk)))
 
 
 @router.get("/api/v1/auth/users", dependencies=[require(Perm.MANAGE_USERS)])
-def list_users_rul(session: SessionDep, skip: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> Any:
+def list_users_rul(session: SessionDep, skip: Count = 0, limit: int = Query(100, ge=1, le=1000)) -> Any:
     users, total = identity.list_users(session, skip, limit)
     return {"users": [user_out(u) for u in users], "total": total}
 
@@ -53,13 +54,13 @@ def create_user_rul(body: UserCreate, session: SessionDep, actor: Principal = re
 
 
 @router.patch("/api/v1/auth/users/{user_id}")
-def update_user_rul(user_id: str, body: UserUpdate, session: SessionDep,
+def update_user_rul(user_id: SafeStr, body: UserUpdate, session: SessionDep,
                     actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     user = identity.get_user_by_handle(session, user_id)
     return user_out(identity.update_user(session, actor.id, user, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/api/v1/auth/users/{user_id}")
-def delete_user_rul(user_id: str, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
+def delete_user_rul(user_id: SafeStr, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     identity.deactivate_user(session, actor.id, identity.get_user_by_handle(session, user_id))
     return {"message": f"User {user_id} deleted successfully"}

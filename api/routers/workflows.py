@@ -22,6 +22,7 @@ from api.lifecycle import WorkflowGone, guarded, search_attributes, transition
 from api.routers.purchase_orders import run_command
 from api.schemas.common import paged
 from api.schemas.procurement import SubmitBody
+from api.schemas.types import DbId, PageNumber, SafeStr
 from api.schemas.workflows import (
     BulkDecisionBody,
     CancelBody,
@@ -61,7 +62,7 @@ Director = Annotated[Principal, Depends(_director)]
 # --- templates ------------------------------------------------------------------------------------------
 
 @router.get("/templates")
-def list_templates(session: SessionDep, user: CurrentUser, entity_type: str | None = Query(None, max_length=50),
+def list_templates(session: SessionDep, user: CurrentUser, entity_type: SafeStr | None = Query(None, max_length=50),
                    is_active: bool | None = None) -> Any:
     return templates.list_templates(session, entity_type, is_active)
 
@@ -73,27 +74,27 @@ async def create_template(body: TemplateCreate, request: Request, user: Director
 
 
 @router.get("/templates/{template_id}")
-def get_template(template_id: int, session: SessionDep, user: CurrentUser) -> Any:
+def get_template(template_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
     return templates.render_template(session, templates.get_template(session, template_id))
 
 
 @router.put("/templates/{template_id}")
-async def update_template(template_id: int, body: TemplateUpdate, request: Request, user: Director) -> Any:
+async def update_template(template_id: DbId, body: TemplateUpdate, request: Request, user: Director) -> Any:
     steps = numbered(body.steps) if body.steps is not None else None
     return await in_transaction(request, templates.update_template, template_id, body.changes(), steps, user.id)
 
 
 @router.post("/templates/{template_id}/steps", status_code=201)
-async def add_step(template_id: int, body: StepIn, request: Request, user: Director) -> Any:
+async def add_step(template_id: DbId, body: StepIn, request: Request, user: Director) -> Any:
     return await in_transaction(request, templates.add_step, template_id, body.model_dump(), user.id)
 
 
 # --- instances --------------------------------------------------------------------------------------------
 
 @router.get("/instances")
-def list_instances(session: SessionDep, user: CurrentUser, status: str | None = Query(None, max_length=30),
-                   reference_type: str | None = Query(None, max_length=50), reference_id: int | None = None,
-                   requested_by: int | None = None, page: int = Query(1, ge=1),
+def list_instances(session: SessionDep, user: CurrentUser, status: SafeStr | None = Query(None, max_length=30),
+                   reference_type: SafeStr | None = Query(None, max_length=50), reference_id: DbId | None = None,
+                   requested_by: DbId | None = None, page: PageNumber = 1,
                    page_size: int = Query(20, ge=1, le=100)) -> Any:
     items, total = queries.search_instances(session, (page - 1) * page_size, page_size, status=status,
                                             reference_type=reference_type, reference_id=reference_id,
@@ -128,7 +129,7 @@ async def create_instance(body: InstanceCreate, request: Request, client: Tempor
 
 
 @router.get("/instances/{instance_id}")
-def get_instance(instance_id: int, session: SessionDep, user: CurrentUser) -> Any:
+def get_instance(instance_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
     return queries.instance_detail(session, instance_id)
 
 
@@ -163,14 +164,14 @@ async def _decide(request: Request, client: Client, user: Principal, instance_id
 
 
 @router.post("/instances/{instance_id}/approve")
-async def approve_instance(instance_id: int, body: DecisionBody, request: Request, client: TemporalDep,
+async def approve_instance(instance_id: DbId, body: DecisionBody, request: Request, client: TemporalDep,
                            user: CurrentUser) -> Any:
     task, _ = await _decide(request, client, user, instance_id, body.action, body.comments)
     return task
 
 
 @router.post("/instances/{instance_id}/cancel")
-async def cancel_instance(instance_id: int, request: Request, client: TemporalDep, user: CurrentUser,
+async def cancel_instance(instance_id: DbId, request: Request, client: TemporalDep, user: CurrentUser,
                           body: CancelBody | None = None) -> Any:
     """The requester (or an admin-equivalent) withdraws an open request; a purchase order goes back to draft."""
     target = await in_transaction(request, queries.cancel_target, instance_id, user)
@@ -232,7 +233,7 @@ async def bulk_approve(body: BulkDecisionBody, request: Request, client: Tempora
 # --- purchase orders -------------------------------------------------------------------------------------
 
 @router.post("/po/{po_id}/submit")
-async def submit_po(po_id: int, request: Request, client: TemporalDep, body: SubmitBody | None = None,
+async def submit_po(po_id: DbId, request: Request, client: TemporalDep, body: SubmitBody | None = None,
                     user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     """The PO's submit (as `POST /purchase-orders/{id}/submit`), answered with its approval instance."""
     command = PoCommand(action="submit", actor=actor_of(user, request),
@@ -245,7 +246,7 @@ async def submit_po(po_id: int, request: Request, client: TemporalDep, body: Sub
 
 
 @router.get("/po/{po_id}/approval-status")
-def po_approval_status(po_id: int, session: SessionDep, user: CurrentUser) -> Any:
+def po_approval_status(po_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
     return queries.po_approval_status(session, po_id)
 
 
@@ -257,8 +258,8 @@ def my_approvals(session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.get("/audit-trail/{entity_type}/{entity_id}")
-def audit_trail(session: SessionDep, user: CurrentUser, entity_type: str = Path(max_length=50),
-                entity_id: str = Path(max_length=100), limit: int = Query(20, ge=1, le=500)) -> Any:
+def audit_trail(session: SessionDep, user: CurrentUser, entity_type: SafeStr = Path(max_length=50),
+                entity_id: SafeStr = Path(max_length=100), limit: int = Query(20, ge=1, le=500)) -> Any:
     if not (queries.is_workflow_entity(session, entity_type)
             or has_permission(user.role, Perm.VIEW_AUDIT_LOGS, user.is_superuser)):
         raise access_denied(f"Requires permission {Perm.VIEW_AUDIT_LOGS.value} for the audit trail of "

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from api.schemas.common import Money, UtcDateTime, WireModel
 from api.schemas.production import VersionedBody
+from api.schemas.types import INT4_MAX, DbId, PageNumber, SafeBody
 from models.catalog import (
     Certification,
     Material,
@@ -32,11 +33,10 @@ from services.catalog import (
     SupplierTier,
 )
 
-MAX_ID = 2_147_483_647  # PostgreSQL integer
-MAX_PAGE = 10_000_000
+MAX_ID = INT4_MAX  # PostgreSQL integer (api/schemas/types.py)
 MAX_PAGE_SIZE = 100
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = DbId
+PathId = Annotated[DbId, Path()]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Code = Annotated[str, Field(min_length=1, max_length=100)]
 Short = Annotated[str, Field(max_length=20)]
@@ -48,7 +48,7 @@ Rating = Annotated[Decimal, Field(ge=0, le=5, max_digits=3, decimal_places=2)]
 Days = Annotated[int, Field(ge=0, le=100_000)]
 
 
-class Body(BaseModel):
+class Body(SafeBody):
     """Unknown fields ignored, strings stripped, enums held as their plain values (what the columns store)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, use_enum_values=True)
@@ -63,7 +63,8 @@ class Versioned(VersionedBody):
 class Paging:
     """Aerospace `page` and `page_size`, capped."""
 
-    def __init__(self, page: int = Query(1, ge=1, le=MAX_PAGE), page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE)):
+    def __init__(self, page: Annotated[PageNumber, Query()] = 1,
+                 page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE)):
         self.page, self.size = page, page_size
 
     @property

@@ -3,10 +3,11 @@
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from api.dialects import Dialect
 from api.schemas.common import Money, UtcDateTime, WireModel
+from api.schemas.types import SafeBody
 from core.permissions import render_role
 from models.identity import LoginAttempt, User
 
@@ -52,7 +53,7 @@ def user_out(user: User, dialect: Dialect = Dialect.AEROSPACE) -> dict[str, Any]
     return data
 
 
-class StrictBody(BaseModel):
+class StrictBody(SafeBody):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 

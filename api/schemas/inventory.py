@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from api.schemas.common import Money, UtcDateTime, WireModel
 from api.schemas.production import Body, VersionedBody
+from api.schemas.types import DbId
 from models.inventory import Inventory, InventoryTransaction
 from services.inventory import NEEDS_POSITIVE, InventoryStatus, Movement, TransactionType, is_expired, today
 
@@ -23,7 +24,7 @@ Text = Annotated[str, Field(max_length=4_000)]
 class InventoryCreate(Body):
     """`POST /inventory`: receive material into a new stock record."""
 
-    material_id: int = Field(ge=1)
+    material_id: DbId
     lot_number: Code | None = None
     batch_number: Code | None = None
     serial_number: Code | None = None
@@ -65,7 +66,7 @@ class InventoryUpdate(VersionedBody):
     unit_cost: CostIn | None = None
     notes: Text | None = None
     reason: Text | None = None
-    material_id: int | None = None
+    material_id: DbId | None = None
     lot_number: str | None = None
     batch_number: str | None = None
     serial_number: str | None = None
@@ -76,7 +77,7 @@ class InventoryUpdate(VersionedBody):
 class TransactionCreate(VersionedBody):
     """`POST /inventory/{id}/transactions`."""
 
-    inventory_id: int | None = Field(default=None, ge=1)
+    inventory_id: DbId | None = None
     transaction_type: TransactionType
     quantity: QuantityIn | None = None
     unit_of_measure: Unit | None = None

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from api.schemas.common import Money, UtcDateTime, WireModel
 from api.schemas.procurement import Body, LineItem, Priority, PurchaseOrderCreate
+from api.schemas.types import INT4_MAX, DbId
 from workflows.procurement_dto import ApprovalAction, PoStatus
 
 
@@ -61,7 +62,7 @@ Price = Field(ge=0, max_digits=14, decimal_places=2)
 
 
 class OrderItemCreate(Body):
-    material_id: int = Field(ge=1)
+    material_id: DbId
     quantity_ordered: Decimal = Quantity
     unit_of_measure: str | None = Field(default=None, max_length=20)
     unit_price: Decimal = Price
@@ -77,7 +78,7 @@ class OrderItemCreate(Body):
 
 
 class OrderItemUpdate(Body):
-    material_id: int | None = Field(default=None, ge=1)
+    material_id: DbId | None = None
     quantity_ordered: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=3)
     # Accepted (the contract's example sends it) but not written: received quantities are recorded by
     # goods receipts, and items are editable only while the order is a draft, when nothing is received.
@@ -115,7 +116,7 @@ class OrderHeader(Body):
 
 
 class OrderCreate(OrderHeader):
-    supplier_id: int = Field(ge=1)
+    supplier_id: DbId
     status: Literal["draft"] | None = Field(default="draft", description="A new order is always a draft")
     items: list[OrderItemCreate] = Field(default_factory=list, max_length=500)
 
@@ -125,8 +126,8 @@ class OrderCreate(OrderHeader):
 
 
 class OrderUpdate(OrderHeader):
-    supplier_id: int | None = Field(default=None, ge=1)
-    version: int | None = Field(default=None, ge=1)
+    supplier_id: DbId | None = None
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
     def changes(self) -> dict[str, Any]:
         given = self.header()
@@ -137,7 +138,7 @@ class OrderUpdate(OrderHeader):
 
 class OrderSubmit(Body):
     notes: str | None = Field(default=None, max_length=2000)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class OrderApproval(Body):

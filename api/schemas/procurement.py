@@ -4,8 +4,9 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from api.schemas.types import INT4_MAX, DbId, SafeBody
 from workflows.procurement_dto import ApprovalAction
 
 
@@ -17,12 +18,12 @@ class Priority(StrEnum):
     AOG = "aog"
 
 
-class Body(BaseModel):
+class Body(SafeBody):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 class LineItem(Body):
-    material_id: int = Field(ge=1)
+    material_id: DbId
     quantity_ordered: Decimal = Field(gt=0, max_digits=14, decimal_places=3)
     unit_of_measure: str | None = Field(default=None, max_length=20)
     unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
@@ -36,7 +37,7 @@ class LineItem(Body):
 
 
 class LineItemUpdate(Body):
-    material_id: int | None = Field(default=None, ge=1)
+    material_id: DbId | None = None
     quantity_ordered: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=3)
     unit_of_measure: str | None = Field(default=None, max_length=20)
     unit_price: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
@@ -70,18 +71,18 @@ class PurchaseOrderHeader(Body):
 
 
 class PurchaseOrderCreate(PurchaseOrderHeader):
-    supplier_id: int = Field(ge=1)
+    supplier_id: DbId
     line_items: list[LineItem] = Field(default_factory=list, max_length=500)
 
 
 class PurchaseOrderUpdate(PurchaseOrderHeader):
-    supplier_id: int | None = Field(default=None, ge=1)
-    version: int | None = Field(default=None, ge=1)
+    supplier_id: DbId | None = None
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class SubmitBody(Body):
     notes: str | None = Field(default=None, max_length=2000)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class ApprovalBody(Body):
@@ -100,7 +101,7 @@ class MaterialStage(StrEnum):
 
 
 class ReceiptLine(Body):
-    po_line_item_id: int = Field(ge=1)
+    po_line_item_id: DbId
     quantity_received: Decimal = Field(gt=0, max_digits=14, decimal_places=3)
     unit_of_measure: str | None = Field(default=None, max_length=20)
     lot_number: str | None = Field(default=None, max_length=100)
@@ -114,7 +115,7 @@ class ReceiptLine(Body):
 
 
 class GoodsReceiptCreate(Body):
-    purchase_order_id: int | None = Field(default=None, ge=1)
+    purchase_order_id: DbId | None = None
     receipt_date: date | None = None
     delivery_note_number: str | None = Field(default=None, max_length=100)
     invoice_number: str | None = Field(default=None, max_length=100)

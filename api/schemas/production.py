@@ -4,9 +4,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.schemas.common import WireResponse
+from api.schemas.types import INT4_MAX, DbId, PageNumber, SafeBody
 from core.errors import AppError
 from workflows.production_dto import Disposition
 
@@ -14,12 +15,12 @@ Serial = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-
 MAX_PAGE_SIZE = 100
 
 
-class Body(BaseModel):
+class Body(SafeBody):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 class VersionedBody(Body):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class SkuCreate(Body):
@@ -33,13 +34,13 @@ class SkuCreate(Body):
 
 
 class BatchCreate(Body):
-    sku_id: int = Field(ge=1)
+    sku_id: DbId
     batch_number: str | None = Field(default=None, min_length=1, max_length=100)
     target_quantity: int = Field(ge=1, le=1_000_000)
 
 
 class ModuleCreate(Body):
-    batch_id: int = Field(ge=1)
+    batch_id: DbId
     serial_number: Serial
 
 
@@ -48,13 +49,13 @@ class BindCell(VersionedBody):
 
 
 class PackCreate(Body):
-    batch_id: int = Field(ge=1)
+    batch_id: DbId
     serial_number: Serial
-    module_ids: list[int] = Field(default_factory=list, max_length=1_000)
+    module_ids: list[DbId] = Field(default_factory=list, max_length=1_000)
 
 
 class BindModule(VersionedBody):
-    module_id: int = Field(ge=1)
+    module_id: DbId
 
 
 class DispositionBody(VersionedBody):
@@ -65,8 +66,8 @@ class DispositionBody(VersionedBody):
 class Page:
     """`page` and `pageSize` query parameters, capped."""
 
-    def __init__(self, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE,
-                                                                       alias="pageSize")) -> None:
+    def __init__(self, page: Annotated[PageNumber, Query()] = 1,
+                 page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")) -> None:
         self.page, self.size = page, page_size
 
     @property
@@ -81,7 +82,7 @@ def expected_version(body: VersionedBody | None, if_match: str | None) -> int | 
     if if_match is None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= INT4_MAX):
         raise AppError("VALIDATION_ERROR", 422, "If-Match must carry the entity version", {"If-Match": if_match})
     return int(raw)
 

@@ -6,8 +6,8 @@ and no string carries what PostgreSQL cannot store (NUL, "\\x00") or UTF-8 canno
 surrogate such as "\\ud800", which JSON's `\\ud800` escape produces). A refusal is a request-validation
 error, so each contract renders it in its own validation shape (api/dialects.py).
 
-- Path, query and header parameters use these types (`po_id: DbId`, `search: SafeStr | None`,
-  `page: Annotated[PageNumber, Query()]`).
+- Path, query and header parameters use these types (`po_id: DbId`, `page: PageNumber = 1`,
+  `search: SafeStr | None = Query(None, max_length=200)`).
 - Request bodies derive from `SafeBody`: its validator refuses an unsafe string anywhere in a field (nested
   lists and dicts, keys included) and an integer outside int4, so a field declared `str` or `int` is safe
   without naming a type; ids still say `DbId`, so the OpenAPI shows their range."""
@@ -20,7 +20,6 @@ from pydantic_core import PydanticCustomError
 INT4_MIN = -(2**31)
 INT4_MAX = 2**31 - 1
 MAX_PAGE = 10_000_000  # far beyond any table here; keeps OFFSET = (page - 1) × size inside bigint
-MAX_TEXT = 10_000  # a free-text query parameter (search terms, notes, reasons)
 
 NUL_MESSAGE = "String must not contain NUL (\\u0000) characters"
 SURROGATE_MESSAGE = "String must be valid Unicode (no unpaired surrogates)"
@@ -82,9 +81,6 @@ PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 
 PageSize = Annotated[int, Field(ge=1, le=INT4_MAX)]
 """A page size or limit whose route caps it itself (`min(limit, MAX)`); routes that refuse more say `le=`."""
-
-SearchText = Annotated[str, AfterValidator(check_text), Field(max_length=MAX_TEXT)]
-"""A free-text query parameter."""
 
 
 class SafeBody(BaseModel):

@@ -6,6 +6,7 @@ from typing import Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from api.schemas.procurement import Body, Priority
+from api.schemas.types import DbId
 from core.permissions import parse_role
 from workflows.procurement_dto import ApprovalAction
 
@@ -20,10 +21,10 @@ class StepIn(Body):
     step_number: int | None = Field(default=None, ge=1, le=100)
     name: str = Field(min_length=1, max_length=200)
     approver_role: str | None = Field(default=None, max_length=50)
-    approver_user_id: int | None = Field(default=None, ge=1)
+    approver_user_id: DbId | None = None
     min_amount: Decimal = Field(default=Decimal(0), ge=0, max_digits=14, decimal_places=2)
     sla_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
-    escalation_user_id: int | None = Field(default=None, ge=1)
+    escalation_user_id: DbId | None = None
     allow_delegation: bool = False
 
     @field_validator("approver_role")
@@ -101,7 +102,7 @@ class TemplateUpdate(Body):
 
 class InstanceCreate(Body):
     reference_type: str = Field(min_length=1, max_length=50, pattern=ENTITY_TYPE_PATTERN)
-    reference_id: int = Field(ge=1)
+    reference_id: DbId
     reference_number: str | None = Field(default=None, max_length=100)
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
@@ -122,14 +123,7 @@ class DecisionBody(Body):
 
 
 class BulkDecisionBody(DecisionBody):
-    instance_ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
-
-    @field_validator("instance_ids")
-    @classmethod
-    def _positive(cls, ids: list[int]) -> list[int]:
-        if any(i < 1 for i in ids):
-            raise ValueError("Instance ids are positive integers")
-        return ids
+    instance_ids: list[DbId] = Field(min_length=1, max_length=MAX_BULK)
 
 
 class CancelBody(Body):
