@@ -23,6 +23,7 @@ from activities.stock_period_close import PeriodCloseActivities
 from activities.stock_transfers import TransferActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
+from core.heartbeat import Heartbeat
 from core.schedules import ensure_schedules
 from core.settings import get_settings
 from workflows.approval import ApprovalWorkflow
@@ -78,10 +79,14 @@ async def run_worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, make_sessionmaker(engine), settings.task_queue):
+    factory = make_sessionmaker(engine)
+    heartbeat = Heartbeat(factory, settings.task_queue, settings.worker_heartbeat_seconds)
+    async with build_worker(client, factory, settings.task_queue):
+        heartbeat.start()  # readiness: this worker is alive (core/heartbeat.py)
         await ensure_schedules(client, settings)
         log.info("worker polling task queue %s", settings.task_queue)
         await stop.wait()
+        await heartbeat.stop()
     engine.dispose()
 
 

@@ -85,7 +85,7 @@ def receive(body: InventoryCreate, session: SessionDep,
     """Receive material: a new record and its `receipt` transaction. The same `Idempotency-Key` answers the
     record the first call created."""
     values = body.model_dump()
-    source_key = f"{IDEMPOTENCY_PREFIX}{idempotency_key}" if idempotency_key else None
+    source_key = f"{IDEMPOTENCY_PREFIX}{user.id}:{idempotency_key}" if idempotency_key else None
     record = inventory.receive(session, actor_id=user.id, source_key=source_key, **values)
     return inventory_out(record)
 
