@@ -11,41 +11,22 @@ interceptor turns such an error into a non-retryable `ApplicationError` typed as
 import logging
 from typing import Any
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-log = logging.getLogger("activities.failures")
+from core.errors import refused_data
 
-UNIQUE_VIOLATION = "23505"
-DUPLICATE_MESSAGE = "A record with these values already exists"
-RULE_MESSAGE = "The request refers to a record that does not exist or breaks a rule of the data"
-VALUE_MESSAGE = "A value in the request is out of range or not valid text"
+log = logging.getLogger("activities.failures")
 
 
 def data_failure(exc: BaseException) -> ApplicationError | None:
-    """The business failure `exc` stands for when the data caused it, else None (retry as usual)."""
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        code = getattr(orig, "sqlstate", None) or ""
-        if code == UNIQUE_VIOLATION:
-            return _failure(DUPLICATE_MESSAGE, "DUPLICATE_ENTRY", code)
-        if code.startswith("23") or isinstance(orig, psycopg.IntegrityError):
-            return _failure(RULE_MESSAGE, "VALIDATION_ERROR", code)
-        # Class 22, or psycopg's own refusal before sending (NUL in a string: a DataError without a code).
-        if code.startswith("22") or isinstance(orig, psycopg.DataError):
-            return _failure(VALUE_MESSAGE, "VALIDATION_ERROR", code)
+    """The business failure `exc` stands for when the data caused it (core/errors.py), else None (retry)."""
+    refused = refused_data(exc)
+    if refused is None:
         return None
-    if isinstance(exc, UnicodeError):  # text UTF-8 cannot encode (an unpaired surrogate)
-        return _failure(VALUE_MESSAGE, "VALIDATION_ERROR", "22021")
-    return None
-
-
-def _failure(message: str, error_type: str, code: str) -> ApplicationError:
-    details: dict[str, Any] = {"sqlstate": code} if code else {}
-    return ApplicationError(message, details, type=error_type, non_retryable=True)
+    return ApplicationError(refused.message, refused.details or {}, type=refused.code, non_retryable=True)
 
 
 class _DataFailures(ActivityInboundInterceptor):

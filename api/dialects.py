@@ -13,13 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from core.errors import AppError
+from core.errors import AppError, refused_data
 
 log = logging.getLogger("api.errors")
 
@@ -201,9 +201,7 @@ def classify_failure(exc: BaseException) -> AppError | None:
         return unavailable("The database is busy (no connection free); try again")
     if isinstance(exc, RPCError) or (isinstance(exc, RuntimeError) and "client connect" in str(exc).lower()):
         return unavailable("The lifecycle service (Temporal) is unavailable; try again")
-    if isinstance(exc, UnicodeError):
-        return AppError("VALIDATION_ERROR", 422, "The request contains text that is not valid Unicode")
-    return None
+    return refused_data(exc)
 
 
 def database_failure(exc: DBAPIError) -> AppError | None:
@@ -211,14 +209,10 @@ def database_failure(exc: DBAPIError) -> AppError | None:
     so the same request will very likely succeed at once), PostgreSQL down, or a value it refused."""
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return unavailable("The database is unavailable; try again")
+    refused = refused_data(exc)
+    if refused is not None:
+        return refused
     code = getattr(exc.orig, "sqlstate", None) or ""
-    if code == "23505":
-        return AppError("DUPLICATE_ENTRY", 409, "A record with these values already exists")
-    if code.startswith("23"):
-        return AppError("VALIDATION_ERROR", 422, "The request refers to a record that does not exist or breaks "
-                        "a rule of the data")
-    if code.startswith("22") or isinstance(exc, DataError):
-        return AppError("VALIDATION_ERROR", 422, "A value in the request is out of range or not valid text")
     if code.startswith(("08", "53", "57")):  # connection, resources, operator intervention (shutdown)
         return unavailable("The database is unavailable; try again")
     return None
