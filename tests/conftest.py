@@ -92,11 +92,12 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 class WorkerControl:
     """The service's worker, running in the test process; fault tests stop and restart it."""
 
-    def __init__(self, client: Client, factory: sessionmaker[Session], task_queue: str) -> None:
+    def __init__(self, client: Client, factory: sessionmaker[Session], task_queue: str,
+                 heartbeat_factory: sessionmaker[Session] | None = None) -> None:
         self.client, self.factory, self.task_queue = client, factory, task_queue
         self.worker: Worker | None = None
         self.task: asyncio.Task[None] | None = None
-        self.heartbeat = Heartbeat(factory, task_queue, get_settings().worker_heartbeat_seconds)
+        self.heartbeat = Heartbeat(heartbeat_factory or factory, task_queue, get_settings().worker_heartbeat_seconds)
 
     def start(self) -> None:
         self.worker = build_worker(self.client, self.factory, self.task_queue)
@@ -113,11 +114,15 @@ class WorkerControl:
 
 @pytest_asyncio.fixture(scope="session")
 async def service_worker(temporal_client: Client, session_factory: sessionmaker[Session],
-                         settings: Settings) -> AsyncIterator[WorkerControl]:
-    control = WorkerControl(temporal_client, session_factory, settings.task_queue)
+                         settings: Settings, database_url: str) -> AsyncIterator[WorkerControl]:
+    # The heartbeat writes on an engine of its own: tests that count the statements on the shared one stay exact.
+    heartbeat_engine = make_engine(database_url, pool_size=1)
+    control = WorkerControl(temporal_client, session_factory, settings.task_queue,
+                            make_sessionmaker(heartbeat_engine))
     control.start()
     yield control
     await control.stop()
+    heartbeat_engine.dispose()
 
 
 @pytest_asyncio.fixture(scope="session")
