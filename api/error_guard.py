@@ -9,21 +9,16 @@ answer had already begun, the exception is logged and the answer ends with what 
 import logging
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api.dialects import render_unexpected
+from api.http_middleware import HttpMiddleware
 
 log = logging.getLogger("api.errors")
 
 
-class ErrorGuard:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class ErrorGuard(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = finished = False
 
         async def sending(message: Message) -> None:

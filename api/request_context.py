@@ -8,8 +8,9 @@ the login history and the per-address login throttle (via api/deps.py client_inf
 import ipaddress
 from functools import lru_cache
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from api.http_middleware import HttpMiddleware
 from core.request_context import MAX_REQUEST_CHARS, RequestContext, using
 from core.settings import get_settings
 
@@ -98,14 +99,8 @@ def caller_ip(scope: Scope) -> str | None:
     return answer
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestContextMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = f"{scope['method']} {scope['path']}"[:MAX_REQUEST_CHARS]
         with using(RequestContext(caller_ip(scope), request)):
             await self.app(scope, receive, send)

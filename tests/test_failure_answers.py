@@ -3,8 +3,7 @@ in the contract's shape on every path, no exception escapes the app (the server 
 and readiness names the part that is down, the worker included."""
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
@@ -22,15 +21,12 @@ from core.settings import Settings
 from core.stack import free_port
 from tests.conftest import MakeUser, TestUser
 from tests.console_helpers import V1, active_sku, crew
+from tests.test_errors_and_health import client_for
 
 
-@asynccontextmanager
-async def strict_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+def strict_client(app: FastAPI) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     """A client over the app that raises whatever escapes it, as a server would see it."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+    return client_for(app, raise_app_exceptions=True)
 
 
 def assert_unavailable(response: httpx.Response) -> None:
