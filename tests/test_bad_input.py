@@ -6,6 +6,7 @@ inside an activity fails the activity once, without retry (activities/failures.p
 at once and the API answers 4xx instead of 504."""
 
 import json
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -129,6 +130,28 @@ async def test_a_password_with_an_unpaired_surrogate_is_a_validation_error(api, 
 async def test_the_sign_in_still_works(api, admin: TestUser):
     response = await api.post("/api/v1/auth/login", json={"username": admin.username, "password": PASSWORD})
     assert response.status_code == 200, response.text
+
+
+async def test_the_inbox_refuses_what_it_cannot_store_and_ignores_ids_beyond_integer(api, admin: TestUser):
+    async with httpx.AsyncClient(transport=api._transport, base_url="http://testserver", timeout=30) as page:
+        form = await page.get("/inbox")
+        csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+        assert csrf is not None
+        for login, password in (("adm\x00in", PASSWORD), ("u" * 100_000, PASSWORD), (admin.username, "p" * 201)):
+            refused = await page.post("/inbox/login", data={"login": login, "password": password,
+                                                             "csrf_token": csrf.group(1)})
+            assert refused.status_code == 422, refused.text[:200]
+        signed_in = await page.post("/inbox/login", data={"login": admin.username, "password": PASSWORD,
+                                                          "csrf_token": csrf.group(1)})
+        assert signed_in.status_code == 303, signed_in.text[:200]
+        inbox = await page.get("/inbox", params={"decided": str(INT4_OVERFLOW), "step": "1"})
+        assert inbox.status_code == 200
+        token = re.search(r'name="csrf_token" value="([^"]*)"', inbox.text)
+        assert token is not None
+        decided = await page.post("/inbox/decide", data={"csrf_token": token.group(1), "action": "rejected",
+                                                         "instance_id": str(INT4_OVERFLOW), "step_number": "1",
+                                                         "comments": "no\x00"})
+        assert decided.status_code == 422 and "NUL" in decided.text
 
 
 # --- bodies that would start a lifecycle --------------------------------------------------------------------
