@@ -73,7 +73,7 @@ class UserCreate(StrictBody):
     is_active: bool = True
     is_superuser: bool = False
     can_approve_workflows: bool = False
-    approval_limit: Money | None = Field(default=None, ge=0)
+    approval_limit: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     notes: str | None = None
 
 
@@ -90,7 +90,7 @@ class UserUpdate(StrictBody):
     role: str | None = None
     is_active: bool | None = None
     can_approve_workflows: bool | None = None
-    approval_limit: Money | None = Field(default=None, ge=0)
+    approval_limit: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     notes: str | None = None
 
 
