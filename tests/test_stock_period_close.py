@@ -8,12 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from temporalio.client import WorkflowExecutionStatus
 
 from core.db import session_scope
 from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice
 from services import stock_period_close
 from tests.stock_helpers import PeriodRef, Ref, fresh_month, seed_item, seed_location, seed_period, seed_stock
+from workflows.period_close import period_close_workflow_id
 from workflows.stock_dto import SnapshotChunk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -246,3 +248,33 @@ async def test_a_close_survives_the_worker_stopping_midway(api, admin, make_user
         stock_rows = session.scalar(select(func.count()).select_from(LocationStock))
         snapshots = session.scalar(select(func.count()).select_from(PeriodClosingStock).filter_by(period_id=period.id))
         assert snapshots == stock_rows
+
+
+async def test_a_snapshot_the_database_refuses_waits_for_an_operator_without_retrying(
+        api, admin, make_user, stocked, session_factory, temporal_client, monkeypatch):
+    _, _, period = stocked
+    attempts: list[str] = []
+
+    def refused(session: Any, chunk: SnapshotChunk) -> Any:
+        attempts.append(chunk.period_uid)
+        session.execute(text("SELECT 'not a number'::integer"))  # a data error (SQLSTATE 22P02), as a bad row gives
+
+    monkeypatch.setattr(stock_period_close, "snapshot_chunk", refused)
+    mark_all_ready(session_factory, period)
+    approval_id = (await close(api, period, admin)).json()["approval_id"]
+    assert (await api.patch(f"/api/approvals/{approval_id}/approve",
+                            headers=(await make_user("ADMIN")).headers)).status_code == 200
+    handle = temporal_client.get_workflow_handle(period_close_workflow_id(period.uid))
+
+    async def details() -> str:
+        metadata = await handle.query("__temporal_workflow_metadata")
+        return str(getattr(metadata, "current_details", "") or metadata)
+
+    async with asyncio.timeout(30):
+        while "needs an operator" not in await details():
+            await asyncio.sleep(0.1)
+    assert "closing stock snapshot failed" in await details()
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # visible, resettable; not failed
+    assert attempts == [period.uid]  # once: the refusal is not retried
+    assert period_row(session_factory, period)["status"] == "PENDING_CLOSE"
+    await handle.terminate("test over")

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
@@ -65,13 +65,25 @@ class PeriodCloseWorkflow:
                 static_summary=f"Approval of the close of period {self._name()}")
         except ChildWorkflowError as err:
             workflow.logger.error("approval %s failed: %s", request.instance_id, err)
-            self._show("PENDING_CLOSE", f"approval {request.instance_id} failed; needs an operator")
-            await workflow.wait_condition(lambda: False)
+            await self._needs_operator(f"approval {request.instance_id} failed")
             raise
         self.decided_instance = outcome.instance_id
         return outcome
 
+    async def _needs_operator(self, what: str) -> None:
+        """Stay PENDING_CLOSE, saying so in the Temporal UI, until an operator repairs the data and resets."""
+        self._show("PENDING_CLOSE", f"{what}; needs an operator")
+        await workflow.wait_condition(lambda: False)
+
     async def _snapshot_closing_stock(self) -> None:
+        try:
+            await self._snapshot_chunks()
+        except ActivityError as err:  # the database refused a chunk's data (activities/failures.py): no retry
+            workflow.logger.error("closing stock snapshot failed: %s", err.cause or err)
+            await self._needs_operator(f"closing stock snapshot failed: {err.cause or err}")
+            raise
+
+    async def _snapshot_chunks(self) -> None:
         after = 0
         limit = self.view.chunk_size if self.view else 500
         while True:
