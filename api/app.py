@@ -15,7 +15,7 @@ from api.body_limit import BodySizeLimit
 from api.deps import PrincipalCache, start_principal_sweeper
 from api.dialects import install_error_handlers
 from api.error_guard import ErrorGuard
-from api.idempotency import Idempotency
+from api.idempotency import Idempotency, watch_commits
 from api.metrics import PerformanceRecorder, RequestMetrics
 from api.rate_limit import StockRateLimit
 from api.request_context import RequestContextMiddleware
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or make_engine(settings.resolved_database_url())
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        watch_commits(app.state.sessionmaker)  # a keyed request's direct write marks its key applied
         app.state.read_sessionmaker = make_sessionmaker(app.state.engine.execution_options(
             isolation_level="AUTOCOMMIT"))  # GET and HEAD (api/deps.py get_session)
         app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)

@@ -13,19 +13,23 @@ own, bound to the request (a fingerprint of method, path, query and body):
 
 What a first request that died mid-way had done is made whole by the layer below: a lifecycle call carries
 the key in its update id (Temporal answers a repeated update with its first outcome) and a create reserves its
-id under the key (services/idempotency.py). Anonymous requests (sign-in) pass through: their answers hold
+id under the key (services/idempotency.py); a direct write marks the key applied in its own transaction
+(`watch_commits`), so a retry of one that died after its commit answers 409 `IDEMPOTENCY_KEY_APPLIED` instead
+of writing again. Anonymous requests (sign-in) pass through: their answers hold
 tokens, which are not kept."""
 
 import asyncio
 import hashlib
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,14 +49,17 @@ WAIT_POLL_SECONDS = 0.05
 
 CLAIM = text("INSERT INTO idempotent_requests (principal, key, fingerprint) VALUES (:principal, :key, :fingerprint) "
              "ON CONFLICT DO NOTHING RETURNING 1")
-EARLIER = text("SELECT fingerprint, status, content_type, body, "
+EARLIER = text("SELECT fingerprint, status, content_type, body, applied_at IS NOT NULL AS applied, "
                "started_at < now() - make_interval(secs => :abandoned) AS abandoned "
                "FROM idempotent_requests WHERE principal = :principal AND key = :key")
 TAKE_OVER = text("UPDATE idempotent_requests SET started_at = now() WHERE principal = :principal AND key = :key "
-                 "AND status IS NULL AND started_at < now() - make_interval(secs => :abandoned) RETURNING 1")
+                 "AND status IS NULL AND applied_at IS NULL "
+                 "AND started_at < now() - make_interval(secs => :abandoned) RETURNING 1")
+APPLIED = text("UPDATE idempotent_requests SET applied_at = now() WHERE principal = :principal AND key = :key")
 KEEP = text("UPDATE idempotent_requests SET status = :status, content_type = :content_type, body = :body "
-            "WHERE principal = :principal AND key = :key")
-FORGET = text("DELETE FROM idempotent_requests WHERE principal = :principal AND key = :key AND status IS NULL")
+            "WHERE principal = :principal AND key = :key AND (:success OR applied_at IS NOT NULL)")
+FORGET = text("DELETE FROM idempotent_requests WHERE principal = :principal AND key = :key AND status IS NULL "
+              "AND applied_at IS NULL")
 SWEEP = text("DELETE FROM idempotent_requests WHERE started_at < now() - make_interval(hours => :hours)")
 
 
@@ -131,6 +138,10 @@ class Idempotency:
             if earlier.status is not None:
                 return Response(earlier.body, status_code=earlier.status, media_type=earlier.content_type,
                                 headers={"Idempotent-Replayed": "true"})
+            if earlier.abandoned and earlier.applied:
+                return AppError("IDEMPOTENCY_KEY_APPLIED", 409, f"The request with Idempotency-Key {keyed.key!r} "
+                                "was applied, but its answer was lost; read the record to see it",
+                                {"idempotency_key": keyed.key})
             if earlier.abandoned and conn.execute(TAKE_OVER, {**keyed.row, "abandoned": abandoned}).first():
                 log.warning("taking over the abandoned request of %s with key %r", keyed.principal, keyed.key)
                 return None
@@ -146,30 +157,61 @@ class Idempotency:
             if message["type"] == "http.response.start":
                 answer.status = message["status"]
                 answer.content_type = _header(message.get("headers", []), b"content-type")
-                answer.body = bytearray() if 200 <= answer.status < 300 else None
+                answer.body = bytearray()
             elif message["type"] == "http.response.body" and answer.body is not None:
                 answer.body += message.get("body", b"")
                 if len(answer.body) > MAX_KEPT_BODY:
                     answer.body = None
             await send(message)
 
+        running = _RUNNING.set(keyed)  # a direct write's commit marks the key applied (watch_commits)
         try:
             await self.app(scope, receive, recording)
         finally:
+            _RUNNING.reset(running)
             await run_in_threadpool(self._settle, engine, keyed, answer, scope["app"].state.settings)
 
     def _settle(self, engine: Engine, keyed: Keyed, answer: Answer, settings: Any) -> None:
-        """Keep a success's answer; forget anything else, so that a retry runs again."""
+        """Keep a success's answer (or any answer of a request whose write committed); forget anything else, so
+        that a retry runs again."""
+        success = 200 <= answer.status < 300 and answer.body is not None
         with engine.begin() as conn:
-            if answer.body is not None:
-                conn.execute(KEEP, {**keyed.row, "status": answer.status, "content_type": answer.content_type,
-                                    "body": bytes(answer.body)})
-            else:
+            kept = answer.body is not None and conn.execute(KEEP, {
+                **keyed.row, "status": answer.status, "content_type": answer.content_type,
+                "body": bytes(answer.body), "success": success}).rowcount
+            if not kept:
                 conn.execute(FORGET, keyed.row)
             now = time.monotonic()
             if now - self._swept > SWEEP_EVERY_SECONDS:
                 self._swept = now
                 conn.execute(SWEEP, {"hours": settings.idempotency_retention_hours})
+
+
+_RUNNING: ContextVar[Keyed | None] = ContextVar("idempotent_request", default=None)
+
+
+def watch_commits(factory: sessionmaker[Session]) -> None:
+    """Sessions of `factory` that write, committing while a keyed request runs, mark its key applied in the same
+    transaction: a retry after the first request died between its commit and its kept answer then answers 409
+    `IDEMPOTENCY_KEY_APPLIED` instead of writing again."""
+    event.listen(factory, "after_flush", _wrote)
+    event.listen(factory, "do_orm_execute", _executed)
+    event.listen(factory, "before_commit", _mark_applied)
+
+
+def _wrote(session: Session, flush_context: Any) -> None:
+    session.info["wrote"] = True
+
+
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+def _mark_applied(session: Session) -> None:
+    keyed = _RUNNING.get()
+    if keyed is not None and session.info.pop("wrote", False):
+        session.execute(APPLIED, keyed.row)
 
 
 def _client_key(scope: Scope) -> str | None:

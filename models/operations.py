@@ -34,6 +34,9 @@ class IdempotentRequest(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    # Set in the transaction of the first request's direct write, so a retry after the first died between its
+    # commit and its kept answer never writes again.
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AppliedOperation(Base):

@@ -124,7 +124,7 @@ async def test_a_refused_first_call_leaves_the_key_for_a_corrected_retry(api, su
     assert on_hand(session_factory, site) == Decimal("1")
 
 
-async def test_a_retry_waits_for_a_first_call_still_running_and_runs_an_abandoned_one(
+async def test_a_retry_waits_for_a_first_call_still_running_and_an_abandoned_one_never_writes_twice(
         api, supervisor: AppUser, session_factory, settings, engine, temporal_client):
     site = new_site(session_factory, price=Decimal("25.00"))
     await delivered(api, supervisor, site, quantity=3, unit_price=25.0, day=2)
@@ -156,11 +156,32 @@ async def test_a_retry_waits_for_a_first_call_still_running_and_runs_an_abandone
     assert other.status_code == 422 and other.json()["data"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert on_hand(session_factory, site) == Decimal("2")
 
-    first_call("started_at = now() - interval '1 hour'")  # as if its API process had died before answering
+    # as if its API process had died after its write committed, before answering: never written again
+    first_call("started_at = now() - interval '1 hour'")
+    applied = await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, key))
+    assert applied.status_code == 409 and applied.json()["data"]["code"] == "IDEMPOTENCY_KEY_APPLIED"
+    assert on_hand(session_factory, site) == Decimal("2")
+
+    # as if it had died before its write committed: the retry runs it
+    first_call("started_at = now() - interval '1 hour', applied_at = NULL")
     again = await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, key))
     assert again.status_code == 200 and "idempotent-replayed" not in again.headers
+    assert on_hand(session_factory, site) == Decimal("1")
     replayed = await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, key))
     assert replayed.json() == again.json() and replayed.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_direct_write_marks_its_key_applied_in_its_own_transaction(api, supervisor: AppUser,
+                                                                          session_factory):
+    site = new_site(session_factory, price=Decimal("25.00"))
+    await delivered(api, supervisor, site, quantity=3, unit_price=25.0, day=2)
+    path, applied, refused = f"/api/locations/{site.location.uid}/issues", new_key(), new_key()
+    assert (await api.post(path, json=issue_body(site, 1), headers=keyed(supervisor, applied))).status_code == 200
+    assert (await api.post(path, json=issue_body(site, 9), headers=keyed(supervisor, refused))).status_code == 400
+    with session_scope(session_factory) as session:
+        rows: dict[str, bool] = dict(session.execute(text("SELECT key, applied_at IS NOT NULL FROM idempotent_requests "
+                                         "WHERE key IN (:a, :r)"), {"a": applied, "r": refused}).all())
+    assert rows == {applied: True}  # the refused one rolled back, and its key was forgotten
 
 
 def actor(session_factory, user: AppUser) -> Actor:
