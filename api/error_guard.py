@@ -8,10 +8,11 @@ answer had already begun, the exception is logged and the answer ends with what 
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from api.dialects import render_unexpected
+from api.dialects import render_http, render_unexpected
 from api.http_middleware import HttpMiddleware
 
 log = logging.getLogger("api.errors")
@@ -35,4 +36,7 @@ class ErrorGuard(HttpMiddleware):
                 if not finished:
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
-            await render_unexpected(Request(scope), exc)(scope, receive, send)
+            request = Request(scope)
+            # an HTTP error raised in a middleware (a body too large, read by api/idempotency.py) is still itself
+            answer = render_http(request, exc) if isinstance(exc, HTTPException) else render_unexpected(request, exc)
+            await answer(scope, receive, send)
