@@ -61,10 +61,10 @@ async def decided_earlier(client: Client, request: Request, instance_id: int | N
         async with asyncio.timeout(get_settings().update_timeout_seconds):
             outcome: DecisionResult = await handle.get_update_handle(key, result_type=DecisionResult).result()
             return outcome
-    except WorkflowUpdateFailedError:
-        return None  # the earlier call was refused: the refusal of this one stands
-    except (RPCError, TimeoutError) as err:
-        if isinstance(err, RPCError) and err.status != RPCStatusCode.NOT_FOUND:
+    except (WorkflowUpdateFailedError, TimeoutError):
+        return None  # the earlier call was refused (or is still undecided): the refusal of this one stands
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: no earlier call with this key
             raise
         return None
 

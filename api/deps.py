@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 from temporalio.client import Client
 
 from api.request_context import caller_ip
@@ -100,6 +101,23 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return request.cookies.get(STOCK_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
+
+
+def token_identity(scope: Scope) -> tuple[int, uuid.UUID] | None:
+    """(user id, session id) of the request's valid access token (bearer or cookie), for middleware that runs
+    before the route checks the session itself; a token this app has a principal for needs no signature check."""
+    token = bearer_token(Request(scope))
+    if not token:
+        return None
+    cache: PrincipalCache | None = getattr(getattr(scope.get("app"), "state", None), "principals", None)
+    known = cache.get(token) if cache is not None else None
+    if known is not None:
+        return known.id, known.session_id
+    try:
+        claims = decode_token(token, "access")
+    except AppError:
+        return None
+    return claims.user_id, claims.session_id
 
 
 @dataclass(slots=True)

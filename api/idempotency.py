@@ -31,13 +31,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import bearer_token
+from api.deps import token_identity
 from api.dialects import dialect_for_path, error_body
 from core.errors import AppError
-from core.security import decode_token
 
 log = logging.getLogger("api.idempotency")
 
@@ -230,16 +228,8 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
 
 def _principal(scope: Scope) -> str | None:
     """`user:<id>` of a valid access token (bearer or cookie); the route itself checks the session."""
-    token = bearer_token(Request(scope))
-    if not token:
-        return None
-    known = scope["app"].state.principals.get(token)
-    if known is not None:
-        return f"user:{known.id}"
-    try:
-        return f"user:{decode_token(token, 'access').user_id}"
-    except AppError:
-        return None
+    identity = token_identity(scope)
+    return None if identity is None else f"user:{identity[0]}"
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -20,6 +20,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.idempotency import MAX_KEY_CHARS
 from core.errors import LIFECYCLE_ERROR_STATUS, AppError
 from core.settings import get_settings
 from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
@@ -46,8 +47,8 @@ def idempotency_key(request: Request) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not 1 <= len(key) <= 200:
-        raise AppError("VALIDATION_ERROR", 422, "Idempotency-Key must be 1 to 200 characters")
+    if not 1 <= len(key) <= MAX_KEY_CHARS:  # the middleware refuses it first for a signed-in write
+        raise AppError("VALIDATION_ERROR", 422, f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} characters")
     principal = getattr(request.state, "principal", None)
     return f"{getattr(principal, 'id', 'anonymous')}:{key}"
 
@@ -128,17 +129,17 @@ async def transition(client: Client, workflow_id: str, update: Any, arg: Any,
     entity is past every transition."""
     handle = client.get_workflow_handle(workflow_id)
     same_update = update_key or str(uuid.uuid4())  # retries inside the deadline are the same update
-    for attempt in range(LOST_UPDATE_ATTEMPTS):
+    attempt = 1
+    while True:
         try:
             return await guarded(lambda: handle.execute_update(update, arg, id=same_update, result_type=result_type))
         except WorkflowGone:
-            if attempt + 1 == LOST_UPDATE_ATTEMPTS or not await _running(handle):
+            if attempt == LOST_UPDATE_ATTEMPTS or not await _running(handle):
                 raise await on_gone() from None
-            # NOT_FOUND of a running workflow: the server lost an update it had admitted but not accepted (its
-            # worker died, or the workflow left the server's cache); send the same update again.
-            log.warning("update %s of %s was lost before it was accepted; sending it again", same_update,
-                        workflow_id)
-    raise AssertionError("unreachable")
+        # NOT_FOUND of a running workflow: the server lost an update it had admitted but not accepted (its worker
+        # died, or the workflow left the server's cache); send the same update again.
+        log.warning("update %s of %s was lost before it was accepted; sending it again", same_update, workflow_id)
+        attempt += 1
 
 
 async def _running(handle: WorkflowHandle[Any, Any]) -> bool:

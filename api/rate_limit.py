@@ -15,15 +15,11 @@ from collections import deque
 from collections.abc import Callable
 
 from fastapi.responses import JSONResponse
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import PrincipalCache, bearer_token
+from api.deps import token_identity
 from api.dialects import Dialect, error_body
 from api.request_context import caller_ip
-from core.errors import AppError
-from core.security import decode_token
-from services.identity import Principal
 
 WINDOW_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 60.0
@@ -65,23 +61,11 @@ class SlidingWindow:
 
 def client_key(scope: Scope) -> str:
     """The session of a valid access token (bearer or cookie), else the caller's address (caller_ip: the
-    X-Forwarded-For of FORWARDED_ALLOW_IPS proxies only, so a spoofed header does not buy a fresh budget). A
-    token the app has a principal for needs no signature check (api/deps.py PrincipalCache)."""
-    token = bearer_token(Request(scope))
-    if token:
-        known = _known_principal(scope, token)
-        if known is not None:
-            return f"session:{known.session_id}"
-        try:
-            return f"session:{decode_token(token, 'access').session_id}"
-        except AppError:
-            pass
+    X-Forwarded-For of FORWARDED_ALLOW_IPS proxies only, so a spoofed header does not buy a fresh budget)."""
+    identity = token_identity(scope)
+    if identity is not None:
+        return f"session:{identity[1]}"
     return f"address:{caller_ip(scope) or 'unknown'}"
-
-
-def _known_principal(scope: Scope, token: str) -> Principal | None:
-    cache: PrincipalCache | None = getattr(getattr(scope.get("app"), "state", None), "principals", None)
-    return cache.get(token) if cache is not None else None
 
 
 class StockRateLimit:
