@@ -32,7 +32,7 @@ browser-deps:
 	$(call apt_install_missing,chromium:chromium chromedriver:chromium-driver)
 
 run: system-deps $(INSTALLED)
-	$(BIN)/python -m core.run
+	$(BIN)/python -m scripts.run
 
 test: system-deps browser-deps $(INSTALLED) lint pytest
 

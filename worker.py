@@ -24,19 +24,19 @@ from activities.stock_transfers import TransferActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.heartbeat import Heartbeat
-from core.schedules import ensure_schedules
 from core.settings import get_settings
-from workflows.approval import ApprovalWorkflow
-from workflows.batch import ProductionBatchWorkflow
-from workflows.goods_receipt import GoodsReceiptWorkflow
-from workflows.ncr import NcrWorkflow
-from workflows.notification_dispatch import NotificationDispatch
-from workflows.pack import PackWorkflow
-from workflows.period_close import PeriodCloseWorkflow
-from workflows.purchase_order import PurchaseOrderWorkflow
-from workflows.purchase_order_v1 import PurchaseOrderV1Workflow
-from workflows.transfer import TransferWorkflow
-from workflows.transfer_v1 import TransferV1Workflow
+from workflows.approvals.approval import ApprovalWorkflow
+from workflows.notifications.dispatch import NotificationDispatch
+from workflows.notifications.schedule import ensure_schedules
+from workflows.procurement.goods_receipt import GoodsReceiptWorkflow
+from workflows.procurement.purchase_order import PurchaseOrderWorkflow
+from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
+from workflows.production.batch import ProductionBatchWorkflow
+from workflows.production.pack import PackWorkflow
+from workflows.stock.ncr import NcrWorkflow
+from workflows.stock.period_close import PeriodCloseWorkflow
+from workflows.stock.transfer import TransferWorkflow
+from workflows.stock.transfer_v1 import TransferV1Workflow
 
 log = logging.getLogger("worker")
 ACTIVITY_THREADS = 32

@@ -8,8 +8,8 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import approvals
-from workflows.procurement_dto import ApprovalOutcome, DecisionEffect, FinishEffect, StepEffect, TaskView
+from dto.procurement import ApprovalOutcome, DecisionEffect, FinishEffect, StepEffect, TaskView
+from services.approvals import engine as approvals
 
 
 class ApprovalActivities:

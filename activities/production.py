@@ -11,10 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.db import session_scope
 from core.errors import AppError
-from services import production
-from services.guards import claim_operation
-from services.production_views import batch_progress, get_batch_result, get_module_result, get_pack_result
-from workflows.production_dto import (
+from dto.production import (
     BatchProgress,
     BatchResult,
     CreateBatch,
@@ -24,6 +21,9 @@ from workflows.production_dto import (
     PackResult,
     PackSnapshot,
 )
+from services.common.guards import claim_operation
+from services.production import effects as production
+from services.production.reads import batch_progress, get_batch_result, get_module_result, get_pack_result
 
 T = TypeVar("T")
 

@@ -13,10 +13,7 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import purchase_order_effects, purchasing, receiving
-from services.guards import claim_operation
-from services.purchase_order_effects import receipt_result
-from workflows.procurement_dto import (
+from dto.procurement import (
     CreateGrn,
     CreatePo,
     DecisionResult,
@@ -30,6 +27,11 @@ from workflows.procurement_dto import (
     PoView,
     SubmitResult,
 )
+from services.common.guards import claim_operation
+from services.procurement import goods_receipts as receiving
+from services.procurement import purchase_order_effects
+from services.procurement import purchase_orders as purchasing
+from services.procurement.purchase_order_effects import receipt_result
 
 
 class PurchasingActivities:

@@ -8,9 +8,9 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import receiving
-from services.guards import claim_operation
-from workflows.procurement_dto import CreateGrn, GrnEffect, GrnView
+from dto.procurement import CreateGrn, GrnEffect, GrnView
+from services.common.guards import claim_operation
+from services.procurement import goods_receipts as receiving
 
 
 class ReceivingActivities:

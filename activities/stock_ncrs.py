@@ -8,8 +8,8 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import stock_ncrs
-from workflows.stock_dto import NcrFollowUp, NcrTransition, NcrView
+from dto.stock import NcrFollowUp, NcrTransition, NcrView
+from services.stock import ncrs as stock_ncrs
 
 
 class NcrActivities:

@@ -8,8 +8,8 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import stock_period_close
-from workflows.stock_dto import CloseOutcomeEffect, PeriodCloseView, RequestPeriodClose, SnapshotChunk, SnapshotProgress
+from dto.stock import CloseOutcomeEffect, PeriodCloseView, RequestPeriodClose, SnapshotChunk, SnapshotProgress
+from services.stock.periods import close as stock_period_close
 
 
 class PeriodCloseActivities:

@@ -10,8 +10,7 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from services import stock_transfers
-from workflows.stock_dto import (
+from dto.stock import (
     CreateTransfer,
     TransferDecided,
     TransferDecisionEffect,
@@ -19,6 +18,7 @@ from workflows.stock_dto import (
     TransferResult,
     TransferView,
 )
+from services.stock import transfers as stock_transfers
 
 
 class TransferActivities:

@@ -11,16 +11,16 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 from temporalio.client import Client
 
-from api.body_limit import BodySizeLimit
+from api.contracts.dialects import install_error_handlers
 from api.deps import PrincipalCache, start_principal_sweeper
-from api.dialects import install_error_handlers
-from api.error_guard import ErrorGuard
-from api.idempotency import Idempotency, watch_commits
-from api.metrics import PerformanceRecorder, RequestMetrics
-from api.rate_limit import StockRateLimit
-from api.request_context import RequestContextMiddleware
-from api.routers import ROUTERS
-from api.security_headers import SecurityHeaders
+from api.middleware.body_limit import BodySizeLimit
+from api.middleware.error_guard import ErrorGuard
+from api.middleware.idempotency import Idempotency, watch_commits
+from api.middleware.metrics import PerformanceRecorder, RequestMetrics
+from api.middleware.rate_limit import StockRateLimit
+from api.middleware.request_context import RequestContextMiddleware
+from api.middleware.security_headers import SecurityHeaders
+from api.routes import ROUTERS
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
@@ -74,7 +74,7 @@ def include_guarded(app: FastAPI, router: APIRouter) -> None:
     to dispatch): measured, about 0.1 ms of CPU for a route in the ninth router and 0.3-0.4 ms for one of
     the stock routers further down. The guard answers exactly what the router would for any other path
     (no match), so order, 404s, 405s and slash redirects are unchanged. It reads the router's routes now:
-    a route added to it later would need the app made again (tests/test_request_path.py checks them all)."""
+    a route added to it later would need the app made again (tests/identity/test_request_path.py checks them all)."""
     before = {id(route) for route in app.router.routes}
     app.include_router(router)
     added = [route for route in app.router.routes if id(route) not in before]

@@ -21,15 +21,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 from temporalio.client import Client
 
-from api.request_context import caller_ip
+from api.middleware.request_context import caller_ip
 from core.db import session_scope
 from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
 from core.security import TokenClaims, decode_token
 from core.timeutil import utcnow
+from dto.production import Actor
 from services import identity
 from services.identity import ClientInfo, Principal, TokenPair
-from workflows.production_dto import Actor
 
 T = TypeVar("T")
 log = logging.getLogger("api.deps")

@@ -20,10 +20,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.idempotency import MAX_KEY_CHARS
+from api.middleware.idempotency import MAX_KEY_CHARS
 from core.errors import LIFECYCLE_ERROR_STATUS, AppError
+from core.search_attributes import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 from core.settings import get_settings
-from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE
 
 log = logging.getLogger("api.lifecycle")
 T = TypeVar("T")

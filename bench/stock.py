@@ -368,7 +368,7 @@ class StockBench(Bench):
             return calls
 
         def keyed_issues(rng: random.Random, n: int) -> list[Call]:
-            """The same issues sent with an `Idempotency-Key` (api/idempotency.py: two statements more)."""
+            """The same issues sent with an `Idempotency-Key` (api/middleware/idempotency.py: two statements more)."""
             return [replace(call, idempotency_key=f"bench-{rng.getrandbits(64):x}") for call in issues(rng, n)]
 
         return [("POST delivery (POSTED, 10 lines)", deliveries), ("POST issue (8 lines)", issues),

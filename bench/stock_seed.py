@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 from core.db import make_engine, make_sessionmaker, session_scope
 from models.catalog import Material, MaterialCategory, Supplier
 from models.stock import Location, Period, PeriodLocation
-from services.stock_ledger import cost, line_value, money, weighted_average
+from services.stock.ledger import cost, line_value, money, weighted_average
 
 CATEGORIES = (("PROTEINS", "PRO", "KG"), ("DAIRY", "DAI", "L"), ("PRODUCE", "VEG", "KG"), ("DRY_GOODS", "DRY", "KG"),
               ("BEVERAGES", "BEV", "L"), ("BAKERY", "BAK", "EA"), ("FROZEN", "FRZ", "KG"), ("CLEANING", "CLN", "EA"))

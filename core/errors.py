@@ -1,4 +1,4 @@
-"""One error type for the whole service; each router's dialect renders it (api/dialects.py)."""
+"""One error type for the whole service; each router's dialect renders it (api/contracts/dialects.py)."""
 
 from typing import Any
 
@@ -62,7 +62,7 @@ def refused_data(exc: BaseException) -> AppError | None:
     """The caller's error a database refusal stands for when the data caused it (SQLSTATE class 22: a number
     out of range, a string too long, NUL in text; class 23: a duplicate, a missing referenced row, a NOT NULL or
     CHECK rule; text UTF-8 cannot encode), else None: the same data would fail the same way every time, so it
-    is never retried (activities/failures.py) and never a 500 (api/dialects.py)."""
+    is never retried (activities/failures.py) and never a 500 (api/contracts/dialects.py)."""
     if isinstance(exc, UnicodeError):  # an unpaired surrogate
         return _refused("VALIDATION_ERROR", 422, "A value in the request is out of range or not valid text", "22021")
     if not isinstance(exc, DBAPIError):

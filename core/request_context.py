@@ -1,5 +1,5 @@
 """Where a change came from, for the audit trail: the caller's IP and the request (`POST /api/locations`).
-The API sets it for each HTTP request (api/request_context.py); the worker for each activity, from the actor
+The API sets it for each HTTP request (api/middleware/request_context.py); the worker for each activity, from the actor
 its command carries and the lifecycle that runs it (activities/context.py). Rows written elsewhere have none."""
 
 from collections.abc import Iterator

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     login_address_window_seconds: int = 300
 
     # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated; "*" = any peer): the
-    # caller's address is the first untrusted hop from the right (api/request_context.py caller_ip).
+    # caller's address is the first untrusted hop from the right (api/middleware/request_context.py caller_ip).
     forwarded_allow_ips: str = "127.0.0.1,::1"
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json; production should set DOCS_ENABLED=false
 
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # Readiness (issue 10): the worker writes a heartbeat this often; /health/ready calls it down after silence.
     worker_heartbeat_seconds: float = 2.0
     worker_silence_seconds: float = 10.0
-    # Idempotency-Key (api/idempotency.py): a first answer is kept this long; a first request that has not
+    # Idempotency-Key (api/middleware/idempotency.py): a first answer is kept this long; a first request that has not
     # answered after this long (its API process died) lets a retry run it again.
     idempotency_retention_hours: int = 24
     idempotency_abandoned_seconds: float = 60.0

@@ -1,6 +1,6 @@
 """Starts and stops the embedded parts: a PostgreSQL cluster and the Temporal dev server.
 
-Used by `make run` (core/run.py) and by the test session (tests/conftest.py), so both run the same
+Used by `make run` (scripts/run.py) and by the test session (tests/conftest.py), so both run the same
 real servers. As root, PostgreSQL runs as an unprivileged OS user.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from workflows.search import dev_server_flags
+from core.search_attributes import dev_server_flags
 
 log = logging.getLogger("stack")
 PG_OS_USER_FALLBACK = "mfgpg"

@@ -3,7 +3,7 @@
 `inventory_transactions` is the ledger of a record: one row per change of its quantity, reservation,
 status or location, carrying the balance that RESULTED from it, written in the same transaction and
 under the same row lock as the change. The last row of a record therefore always equals the record.
-The movement rules are in services/inventory.py.
+The movement rules are in services/procurement/inventory.py.
 """
 
 from datetime import date, datetime

@@ -22,7 +22,7 @@ class IdempotencyKey(Base):
 
 
 class IdempotentRequest(Base):
-    """A write a client sent with an `Idempotency-Key` (api/idempotency.py): the request's fingerprint and, once
+    """A write a client sent with an `Idempotency-Key` (middleware/idempotency.py): the request's fingerprint and, once
     it succeeded, its answer, which a retry with the same key and request gets again."""
 
     __tablename__ = "idempotent_requests"

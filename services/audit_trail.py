@@ -6,7 +6,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEntry
-from services.queries import given
+from services.common.queries import given
 
 
 def _filtered(query: Select, entity_type: str | None, entity_id: str | None, actor_id: int | None,

@@ -13,13 +13,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
 from core.errors import AppError, not_found
 from core.permissions import parse_role
 from core.security import IssuedToken, TokenClaims, hash_password, issue_token, verify_password
 from core.settings import get_settings
 from core.timeutil import utcnow
 from models.identity import AuthSession, LoginAttempt, User
+from services import audit
 
 MIN_PASSWORD_LENGTH = 8
 HANDLE_MAX_LENGTH = 100  # users.username and users.user_id

@@ -31,11 +31,11 @@ from api.app import create_app  # noqa: E402
 from core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from core.heartbeat import Heartbeat  # noqa: E402
 from core.migrate import upgrade_to_head  # noqa: E402
+from core.search_attributes import ALL_KEYS  # noqa: E402
 from core.settings import Settings, get_settings  # noqa: E402
 from core.stack import PostgresCluster, free_port, temporal_binary  # noqa: E402
 from services import identity  # noqa: E402
 from worker import build_worker  # noqa: E402
-from workflows.search import ALL_KEYS  # noqa: E402
 
 PASSWORD = "s3cret-pass"
 # Low, so long-lived lifecycles really continue-as-new during the suite.

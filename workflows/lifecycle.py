@@ -9,8 +9,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm, has_permission
-    from workflows.production_dto import Actor
-    from workflows.search import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
+    from core.search_attributes import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
+    from dto.production import Actor
 
 T = TypeVar("T")
 

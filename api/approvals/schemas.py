@@ -1,0 +1,130 @@
+"""Bodies of `/api/v1/workflows` (aerospace "13. Workflow Management with PO Approval")."""
+
+from decimal import Decimal
+from typing import Any, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from api.contracts.types import DbId
+from api.procurement.schemas.purchase_orders import Body, Priority
+from core.permissions import parse_role
+from dto.procurement import ApprovalAction
+
+ENTITY_TYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
+MAX_STEPS = 20
+MAX_BULK = 200
+
+
+class StepIn(Body):
+    """One step of a template: decided by `approver_role` or a named user, from `min_amount` on."""
+
+    step_number: int | None = Field(default=None, ge=1, le=100)
+    name: str = Field(min_length=1, max_length=200)
+    approver_role: str | None = Field(default=None, max_length=50)
+    approver_user_id: DbId | None = None
+    min_amount: Decimal = Field(default=Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    sla_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
+    escalation_user_id: DbId | None = None
+    allow_delegation: bool = False
+
+    @field_validator("approver_role")
+    @classmethod
+    def _known_role(cls, value: str | None) -> str | None:
+        if value is None or not value:
+            return None
+        role = parse_role(value)
+        if role is None:
+            raise ValueError(f"Unknown role {value!r}")
+        return role.value
+
+    @model_validator(mode="after")
+    def _has_approver(self) -> Self:
+        if self.approver_role is None and self.approver_user_id is None:
+            raise ValueError("A step needs approver_role or approver_user_id")
+        return self
+
+
+def numbered(steps: list[StepIn], first: int = 1) -> list[dict[str, Any]]:
+    """Steps as column values, each with its number (a step without one follows the previous); a number
+    used twice is refused."""
+    result: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    last = first - 1
+    for step in steps:
+        values = step.model_dump()
+        number = values["step_number"] if values["step_number"] is not None else last + 1
+        if number in seen:
+            raise ValueError(f"Step number {number} is used twice")
+        seen.add(number)
+        values["step_number"] = last = number
+        result.append(values)
+    return result
+
+
+class TemplateCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    entity_type: str = Field(min_length=1, max_length=50, pattern=ENTITY_TYPE_PATTERN)
+    description: str | None = Field(default=None, max_length=4000)
+    is_active: bool = True
+    auto_approve_below: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    sla_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
+    steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS)
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Self:
+        numbered(self.steps)
+        return self
+
+
+class TemplateUpdate(Body):
+    """Changed fields only; `steps`, when given, is the template's whole new list of steps."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    entity_type: str | None = Field(default=None, min_length=1, max_length=50, pattern=ENTITY_TYPE_PATTERN)
+    description: str | None = Field(default=None, max_length=4000)
+    is_active: bool | None = None
+    auto_approve_below: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    sla_seconds: int | None = Field(default=None, ge=1, le=31_536_000)
+    steps: list[StepIn] | None = Field(default=None, max_length=MAX_STEPS)
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Self:
+        if self.steps is not None:
+            numbered(self.steps)
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The header fields the caller set; `null` clears the optional ones and is ignored for the others."""
+        values = self.model_dump(exclude_unset=True, exclude={"steps"})
+        return {k: v for k, v in values.items()
+                if v is not None or k in ("description", "auto_approve_below", "sla_seconds")}
+
+
+class InstanceCreate(Body):
+    reference_type: str = Field(min_length=1, max_length=50, pattern=ENTITY_TYPE_PATTERN)
+    reference_id: DbId
+    reference_number: str | None = Field(default=None, max_length=100)
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    priority: Priority = Priority.NORMAL
+    notes: str | None = Field(default=None, max_length=4000)
+    extra_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionBody(Body):
+    action: ApprovalAction
+    comments: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _comments_when_refusing(self) -> Self:
+        if self.action != ApprovalAction.APPROVED and not self.comments:
+            raise ValueError(f"A {self.action.value} decision needs comments")
+        return self
+
+
+class BulkDecisionBody(DecisionBody):
+    instance_ids: list[DbId] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class CancelBody(Body):
+    reason: str | None = Field(default=None, max_length=2000)

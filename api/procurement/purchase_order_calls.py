@@ -1,0 +1,71 @@
+"""Calls into the purchase-order lifecycle shared by `/purchase-orders` and its `/orders` view. Transitions
+answer the PO's status and version; the body is read from PostgreSQL after them."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api.deps import actor_of, in_transaction
+from api.lifecycle import create_with_start, idempotency_key, transition, update_id
+from api.procurement.schemas.purchase_orders import PurchaseOrderCreate
+from core.errors import AppError, workflow_violation
+from dto.procurement import CreatePo, PoCommand, PoLifecycleInput, PoResult, PoStatus
+from models.procurement import PurchaseOrder
+from services.common import idempotency
+from services.identity import Principal
+from services.procurement import purchase_order_reads as purchase_order_views
+from services.procurement import purchase_orders as purchasing
+from workflows.procurement.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+
+T = TypeVar("T")
+
+
+def _prepare(session: Session, key: str | None,
+             render: Callable[[Session, PurchaseOrder], T]) -> tuple[int, T | None]:
+    """The PO id to create; with an `Idempotency-Key` seen before, the PO it created (rendered)."""
+    earlier = idempotency.known_id(session, "purchase_order", key)
+    if earlier is not None:
+        po = purchasing.find_po(session, earlier)
+        return earlier, render(session, po) if po is not None else None
+    return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
+
+
+async def create_purchase_order(request: Request, client: Client, user: Principal, body: PurchaseOrderCreate, *,
+                                render: Callable[[Session, PurchaseOrder], T]) -> T:
+    """A draft PO through its lifecycle: reserve the id (the same `Idempotency-Key` always gets the same PO,
+    whichever path created it), then update-with-start `purchase-order-{id}` with the create as its first
+    update; the answer is the PO as `render` shows it."""
+    po_id, created_before = await in_transaction(request, _prepare, idempotency_key(request), render)
+    if created_before is not None:
+        return created_before
+    await create_with_start(
+        client, run=PurchaseOrderWorkflow.run, start_input=PoLifecycleInput(po_id=po_id),
+        workflow_id=purchase_order_workflow_id(po_id), create=PurchaseOrderWorkflow.create,
+        request=CreatePo(po_id=po_id, body=body.model_dump(mode="json"), actor=actor_of(user, request)),
+        result_type=PoResult, entity_type="purchase_order", entity_id=po_id,
+        summary=f"Purchase order {po_id} for supplier {body.supplier_id}", update_key=f"create-po-{po_id}",
+        status=PoStatus.DRAFT)
+    return await rendered(request, po_id, render)
+
+
+async def rendered(request: Request, po_id: int,
+                   render: Callable[[Session, PurchaseOrder], Any] = purchase_order_views.render) -> Any:
+    """The PO's body as it is now (after a transition)."""
+    return await in_transaction(request, lambda s: render(s, purchasing.get_po(s, po_id)))
+
+
+async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoResult:
+    """Deliver a PO transition (the update names are the same for every PO workflow type); a closed
+    lifecycle means the PO is past every transition."""
+
+    async def gone() -> AppError:
+        po = await in_transaction(request, lambda s: purchasing.get_po(s, po_id))
+        return workflow_violation(f"Cannot {command.action} purchase order {po.po_number} in status {po.status}",
+                                  {"status": po.status})
+
+    result: PoResult = await transition(client, purchase_order_workflow_id(po_id), update, command,
+                                        update_id(request, command.action), gone)
+    return result

@@ -1,0 +1,102 @@
+"""Battery-pack console bodies (the contract leaves them open; issue 2 defines them) and its envelope."""
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Header, Query
+from pydantic import ConfigDict, Field
+
+from api.contracts.types import INT4_MAX, DbId, PageNumber, SafeBody
+from api.contracts.wire import WireResponse
+from core.errors import AppError
+from dto.production import Disposition
+
+Serial = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+MAX_PAGE_SIZE = 100
+
+
+class Body(SafeBody):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class VersionedBody(Body):
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
+
+
+class SkuCreate(Body):
+    sku_code: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=255)
+    chemistry: str | None = Field(default=None, max_length=100)
+    nominal_voltage_v: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=3)
+    capacity_ah: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=3)
+    cells_per_module: int = Field(ge=1, le=10_000)
+    modules_per_pack: int = Field(ge=1, le=1_000)
+
+
+class BatchCreate(Body):
+    sku_id: DbId
+    batch_number: str | None = Field(default=None, min_length=1, max_length=100)
+    target_quantity: int = Field(ge=1, le=1_000_000)
+
+
+class ModuleCreate(Body):
+    batch_id: DbId
+    serial_number: Serial
+
+
+class BindCell(VersionedBody):
+    cell_serial: Serial
+
+
+class PackCreate(Body):
+    batch_id: DbId
+    serial_number: Serial
+    module_ids: list[DbId] = Field(default_factory=list, max_length=1_000)
+
+
+class BindModule(VersionedBody):
+    module_id: DbId
+
+
+class DispositionBody(VersionedBody):
+    disposition: Disposition
+    notes: str | None = Field(default=None, max_length=2_000)
+
+
+class Page:
+    """`page` and `pageSize` query parameters, capped."""
+
+    def __init__(self, page: Annotated[PageNumber, Query()] = 1,
+                 page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")) -> None:
+        self.page, self.size = page, page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def expected_version(body: VersionedBody | None, if_match: str | None) -> int | None:
+    """The version the caller last saw: JSON `version` or an `If-Match` header (`"3"`, `W/"3"`, `3`)."""
+    if body is not None and body.version is not None:
+        return body.version
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= INT4_MAX):
+        raise AppError("VALIDATION_ERROR", 422, "If-Match must carry the entity version", {"If-Match": if_match})
+    return int(raw)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def ok(data: Any, meta: dict[str, int] | None = None, status: int = 200) -> WireResponse:
+    """The console's success envelope."""
+    body: dict[str, Any] = {"success": True, "data": data}
+    if meta is not None:
+        body["meta"] = meta
+    return WireResponse(body, status_code=status)
+
+
+def listed(items: list[Any], total: int, page: Page) -> WireResponse:
+    return ok(items, {"totalCount": total, "page": page.page, "pageSize": page.size})

@@ -1,0 +1,67 @@
+"""Stock contract §15 Users Management (`/api/users`): ADMIN lists, updates and deactivates users; a user
+may read themself. Ids are user uids; roles render upper case. Deleting is a soft delete (users are named
+by documents and the audit trail): the user becomes inactive and their sessions are revoked."""
+
+from typing import Annotated, Any
+
+from fastapi import Response
+from pydantic import AfterValidator, ConfigDict, EmailStr, Field
+
+from api.contracts.types import SafeStr
+from api.deps import CurrentUser, SessionDep, require
+from api.stock.common import PageDep, StockBody, stock_router, with_total
+from core.errors import access_denied
+from core.permissions import Perm, has_permission
+from services import identity
+from services.identity import Principal
+from services.stock import users
+
+router = stock_router(tags=["stock: users"])
+ADMIN = Perm.MANAGE_USERS
+
+
+def _stock_role(value: str) -> str:
+    if value.strip().upper() not in users.STOCK_ROLES:
+        raise ValueError(f"Role must be one of {', '.join(users.STOCK_ROLES)}")
+    return value.strip().upper()
+
+
+StockRole = Annotated[str, AfterValidator(_stock_role)]
+
+
+class UserChange(StockBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    full_name: str | None = Field(default=None, max_length=255)
+    email: EmailStr | None = None
+    role: StockRole | None = None
+    is_active: bool | None = None
+    default_location_id: str | None = None
+
+
+@router.get("/users")
+def list_users(session: SessionDep, page: PageDep, response: Response, role: SafeStr | None = None,
+               is_active: bool | None = None, search: SafeStr | None = None, _: Principal = require(ADMIN)) -> Any:
+    found, total = users.list_users(session, users.UserFilters(role, is_active, search), page.offset, page.limit)
+    with_total(response, total)
+    return {"users": users.stock_users(session, found), "total": total}
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: SafeStr, session: SessionDep, caller: CurrentUser) -> Any:
+    user = users.user_by_uid(session, user_id)
+    if user.id != caller.id and not has_permission(caller.role, ADMIN, caller.is_superuser):
+        raise access_denied("Only an administrator or the user may read this user")
+    return users.stock_user(session, user)
+
+
+@router.patch("/users/{user_id}")
+def update_user(user_id: SafeStr, body: UserChange, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
+    user = users.user_by_uid(session, user_id)
+    return users.stock_user(session, users.update_user(session, actor.id, user, body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/users/{user_id}")
+def delete_user(user_id: SafeStr, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
+    user = identity.deactivate_user(session, actor.id, users.user_by_uid(session, user_id))
+    return {"success": True, "message": "User deactivated", "user": users.stock_user(session, user)}
