@@ -8,7 +8,7 @@ from temporalio import activity
 
 from activities.production import business_errors
 from core.db import session_scope
-from dto.procurement import ApprovalOutcome, DecisionEffect, FinishEffect, StepEffect, TaskView
+from dto.approvals import ApprovalOutcome, DecisionEffect, FinishEffect, StepEffect, TaskView
 from services.approvals import engine as approvals
 
 

@@ -19,8 +19,8 @@ from temporalio import activity
 
 from core.db import session_scope
 from core.settings import Settings, get_settings
-from models.approvals import Notification
-from services import mailer
+from models.notifications import Notification
+from services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class NotificationActivities:
             domain = settings.smtp_from.rpartition("@")[2] or "localhost"
             row.attempts += 1
             try:
-                mailer.send(settings, to=row.recipient_email, subject=row.subject, body=row.body,
+                notifications.send(settings, to=row.recipient_email, subject=row.subject, body=row.body,
                             message_id=f"<{row.uid}@{domain}>")
             except Exception as exc:  # any failure of this message is recorded on its row
                 row.status, row.error = "failed", f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]

@@ -16,11 +16,11 @@ from core.db import session_scope
 from dto.procurement import (
     CreateGrn,
     CreatePo,
-    DecisionResult,
     GrnEffect,
     GrnResult,
     OutcomeEffect,
     PoDecisionEffect,
+    PoDecisionResult,
     PoEffect,
     PoResult,
     PoSubmitted,
@@ -62,10 +62,10 @@ class PurchasingActivities:
             return PoSubmitted(po=purchasing.result(po), approval=approval)
 
     @activity.defn(name="decide_po_approval")
-    def decide_po_approval(self, effect: PoDecisionEffect) -> DecisionResult:
+    def decide_po_approval(self, effect: PoDecisionEffect) -> PoDecisionResult:
         with self._transaction() as session:
             po, task = purchase_order_effects.decide(session, effect, activity.info().workflow_id or "")
-            return DecisionResult(task=task, final=effect.decision.final, settled=True, po=purchasing.result(po))
+            return PoDecisionResult(task=task, final=effect.decision.final, settled=True, po=purchasing.result(po))
 
     @activity.defn(name="withdraw_po_approval")
     def withdraw_po_approval(self, effect: OutcomeEffect) -> PoResult:

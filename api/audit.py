@@ -12,7 +12,7 @@ from api.deps import SessionDep, require
 from core.permissions import Perm
 from core.timeutil import iso_z
 from models.audit import AuditEntry
-from services import audit_trail
+from services import audit
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/audit-trail", tags=["audit"])
 
@@ -34,7 +34,7 @@ def list_audit_trail(session: SessionDep, entity_type: SafeStr | None = None, en
                      since: datetime | None = Query(None, alias="from"),
                      until: datetime | None = Query(None, alias="to"),
                      page: PageNumber = 1, page_size: int = Query(50, ge=1, le=500)) -> Any:
-    rows, total = audit_trail.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
+    rows, total = audit.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
                                      entity_id=entity_id, actor_id=actor_id, action_type=action_type,
                                      since=_as_utc(since), until=_as_utc(until))
     return paged([entry_out(r) for r in rows], total, page, page_size)

@@ -27,7 +27,7 @@ from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
 from core.security import TokenClaims, decode_token
 from core.timeutil import utcnow
-from dto.production import Actor
+from dto.identity import Actor
 from services import identity
 from services.identity import ClientInfo, Principal, TokenPair
 

@@ -1,13 +1,13 @@
 """What crosses the workflow boundary for approvals and purchase orders: small pydantic models, no ORM."""
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dto.production import Actor
+from dto.approvals import ApprovalOutcome, ApprovalProgress, ApprovalRequest, DecisionEffect, DecisionResult, StepPlan
+from dto.identity import Actor
 
 
 class PoStatus(StrEnum):
@@ -22,21 +22,6 @@ class PoStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class ApprovalAction(StrEnum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RETURNED = "returned"
-
-
-class ApprovalStatus(StrEnum):
-    PENDING = "pending"
-    IN_REVIEW = "in_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
-
-
 class GrnStatus(StrEnum):
     DRAFT = "draft"
     PENDING_INSPECTION = "pending_inspection"
@@ -47,69 +32,6 @@ class GrnStatus(StrEnum):
     PARTIAL = "partial"
 
 
-class StepPlan(BaseModel):
-    step_number: int
-    name: str
-    template_step_id: int | None = None
-    approver_role: str | None = None
-    approver_user_id: int | None = None
-    sla_seconds: int
-    escalation_user_id: int | None = None
-    escalation_role: str | None = None  # who hears of an escalation when no user is named (default director)
-
-
-class ApprovalRequest(BaseModel):
-    """The child workflow's input: one approval instance and the steps its amount calls for."""
-
-    instance_id: int
-    reference_type: str
-    reference_id: int
-    amount: Decimal
-    requester_id: int | None
-    steps: list[StepPlan]
-    allow_self_approval: bool = False
-
-
-class Decision(BaseModel):
-    action: ApprovalAction
-    comments: str | None = None
-    actor: Actor
-    step_number: int | None = None
-
-
-class DecisionEffect(BaseModel):
-    instance_id: int
-    step: StepPlan
-    decision: Decision
-    final: bool
-    op_key: str
-
-
-class StepEffect(BaseModel):
-    instance_id: int
-    step: StepPlan
-    op_key: str
-
-
-class TaskView(BaseModel):
-    """An approval task as the contract renders it (`/workflows/instances/{id}/approve`)."""
-
-    id: int
-    workflow_instance_id: int
-    workflow_step_id: int | None = None
-    step_number: int
-    approver_id: int | None = None
-    approver_role: str | None = None
-    status: str
-    decision_at: datetime | None = None
-    comments: str | None = None
-    due_at: datetime | None = None
-    is_escalated: bool = False
-    escalated_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
 class PoResult(BaseModel):
     """What a purchase-order transition answers: the API reads the body from PostgreSQL."""
 
@@ -118,30 +40,6 @@ class PoResult(BaseModel):
     version: int
     approval_instance_id: int | None = None
     po_number: str | None = None
-
-
-class DecisionResult(BaseModel):
-    task: TaskView
-    final: bool
-    settled: bool = False  # the outcome is already applied to the entity (an engine inside the entity's lifecycle)
-    po: PoResult | None = None  # the purchase order after the decision, when its own lifecycle decided it
-
-
-class ApprovalOutcome(BaseModel):
-    instance_id: int
-    status: ApprovalStatus
-    decided_by: int | None = None
-    comments: str | None = None
-
-
-class FinishEffect(BaseModel):
-    outcome: ApprovalOutcome
-
-
-class ApprovalState(BaseModel):
-    step_index: int = 0
-    decided: bool = False
-    escalated: bool = False
 
 
 class PoView(BaseModel):
@@ -155,6 +53,10 @@ class PoView(BaseModel):
     approval_instance_id: int | None = None
     po_number: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PoDecisionResult(DecisionResult):
+    po: PoResult | None = None  # the purchase order after the decision, when its own lifecycle decided it
 
 
 class CreatePo(BaseModel):
@@ -201,14 +103,6 @@ class PoDecisionEffect(BaseModel):
     po_id: int
     decision: DecisionEffect
     next_step: StepPlan | None = None
-
-
-class ApprovalProgress(BaseModel):
-    """The approval a PO's lifecycle runs, as carried over a continue-as-new."""
-
-    request: ApprovalRequest
-    step_number: int
-    escalated: bool = False
 
 
 class PoState(BaseModel):

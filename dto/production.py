@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dto.identity import Actor
+
 
 class SkuStatus(StrEnum):
     DRAFT = "DRAFT"
@@ -149,16 +151,6 @@ class PackResult(BaseModel):
     disposition: Disposition | None = None
     module_count: int
     version: int
-
-
-class Actor(BaseModel):
-    """Who asks for a transition: lands in the workflow history and in the audit row."""
-
-    id: int
-    role: str
-    is_superuser: bool = False
-    approval_limit: Decimal | None = None
-    ip_address: str | None = None
 
 
 class CreateBatch(BaseModel):

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dto.procurement import ApprovalOutcome, ApprovalRequest, DecisionEffect, TaskView
-from dto.production import Actor
+from dto.approvals import ApprovalOutcome, ApprovalRequest, DecisionEffect, TaskView
+from dto.identity import Actor
 
 
 class TransferStatus(StrEnum):

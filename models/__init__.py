@@ -1,6 +1,6 @@
 """All ORM models, imported here so Alembic sees the whole metadata."""
 
-from models.approvals import ApprovalInstance, ApprovalTask, ApprovalTemplate, ApprovalTemplateStep, Notification
+from models.approvals import ApprovalInstance, ApprovalTask, ApprovalTemplate, ApprovalTemplateStep
 from models.audit import AuditEntry
 from models.base import Base
 from models.catalog import (
@@ -14,18 +14,26 @@ from models.catalog import (
     SupplierMaterial,
 )
 from models.identity import AuthSession, LoginAttempt, User
-from models.inventory import Inventory, InventoryTransaction
-from models.operations import AppliedOperation, IdempotencyKey, IdempotentRequest, SerialNumber, WorkerHeartbeat
-from models.procurement import (
+from models.notifications import Notification
+from models.operations import (
+    AppliedOperation,
     DocumentSequence,
+    IdempotencyKey,
+    IdempotentRequest,
+    SerialNumber,
+    WorkerHeartbeat,
+)
+from models.procurement import (
     GoodsReceipt,
     GoodsReceiptLine,
-    NonConformance,
+    Inventory,
+    InventoryTransaction,
     PurchaseOrder,
     PurchaseOrderHistory,
     PurchaseOrderLine,
 )
 from models.production import Batch, Module, ModuleCell, Pack, Sku
+from models.quality import NonConformance
 from models.stock import (
     Delivery,
     DeliveryLine,

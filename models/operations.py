@@ -68,3 +68,13 @@ class WorkerHeartbeat(Base):
     host: Mapped[str] = mapped_column(String(100))
     pid: Mapped[int]
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentSequence(Base):
+    """The last number used per prefix and period: gap-free, concurrency-safe document numbers."""
+
+    __tablename__ = "document_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -17,10 +17,11 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from core.migrate import ensure_admin, upgrade_to_head
+from core.migrate import upgrade_to_head
 from core.settings import DEV_ADMIN_PASSWORD, Settings, get_settings
 from core.stack import PostgresCluster, StackError, require_free_port, spawn_temporal, wait_for_port
 from core.supervisor import GaveUp, Supervisor
+from scripts.migrate import ensure_admin
 
 log = logging.getLogger("run")
 PID_FILE = "pids.json"  # in DATA_DIR: {child name: process id}, rewritten whenever a child (re)starts

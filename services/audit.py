@@ -1,5 +1,5 @@
 """The audit trail: one `system_audit_trail` row per data-changing call, in the caller's transaction, with the
-caller's IP and request when there is one (core/request_context.py)."""
+caller's IP and request when there is one (core/request_context.py); and reading it back."""
 
 import uuid
 from datetime import date, datetime
@@ -7,10 +7,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import request_context
 from models.audit import AuditEntry
+from services.common.queries import given
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "new_password", "current_password", "token",
                            "access_token", "refresh_token", "refresh_jti"})
@@ -55,3 +57,25 @@ def record(session: Session, *, actor_id: int | None, entity_type: str, entity_i
                            action_type=action_type, payload_diff=json_safe(payload_diff or {}),
                            ip_address=origin.ip_address if origin else None,
                            request=origin.request if origin else None))
+
+
+def _filtered(query: Select, entity_type: str | None, entity_id: str | None, actor_id: int | None,
+              action_type: str | None, since: datetime | None, until: datetime | None) -> Select:
+    query = query.where(*given(
+        (entity_type, AuditEntry.entity_type == entity_type),
+        (entity_id, AuditEntry.entity_id == entity_id),
+        (actor_id, AuditEntry.actor_id == actor_id),
+        (action_type, AuditEntry.action_type == action_type),
+    ))
+    if since is not None:
+        query = query.where(AuditEntry.timestamp >= since)
+    if until is not None:
+        query = query.where(AuditEntry.timestamp <= until)
+    return query
+
+
+def search(session: Session, offset: int, limit: int, **filters: object) -> tuple[list[AuditEntry], int]:
+    total = session.scalar(_filtered(select(func.count(AuditEntry.id)), **filters))  # type: ignore[arg-type]
+    rows = session.scalars(_filtered(select(AuditEntry), **filters)  # type: ignore[arg-type]
+                           .order_by(AuditEntry.timestamp.desc(), AuditEntry.id.desc()).offset(offset).limit(limit))
+    return list(rows), int(total or 0)

@@ -10,7 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm, has_permission
     from core.search_attributes import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
-    from dto.production import Actor
+    from dto.identity import Actor
 
 T = TypeVar("T")
 

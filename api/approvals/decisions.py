@@ -13,7 +13,8 @@ from api.deps import in_transaction
 from api.lifecycle import transition, update_id
 from core.errors import AppError
 from core.settings import get_settings
-from dto.procurement import Decision, DecisionResult, PoView
+from dto.approvals import Decision, DecisionResult
+from dto.procurement import PoView
 from workflows.approvals.approval import approval_workflow_id
 from workflows.procurement.purchase_order import purchase_order_workflow_id
 from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow

@@ -31,7 +31,7 @@ from core.errors import AppError
 from core.security import decode_token
 from core.settings import get_settings
 from core.timeutil import utcnow
-from dto.procurement import ApprovalAction, Decision
+from dto.approvals import ApprovalAction, Decision
 from models.approvals import ApprovalInstance, ApprovalTask
 from models.procurement import PurchaseOrder
 from services import identity

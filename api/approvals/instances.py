@@ -36,7 +36,8 @@ from api.procurement.schemas.purchase_orders import SubmitBody
 from core.errors import AppError, access_denied, workflow_violation
 from core.permissions import Perm, has_permission, is_admin_equivalent
 from core.settings import get_settings
-from dto.procurement import ApprovalAction, ApprovalOutcome, Decision, DecisionResult, PoCommand
+from dto.approvals import ApprovalAction, ApprovalOutcome, Decision, DecisionResult
+from dto.procurement import PoCommand
 from services.approvals import reads as queries
 from services.approvals import templates
 from services.approvals.reads import PURCHASE_ORDER, DecisionTarget

@@ -1,18 +1,27 @@
 """Bodies of `/api/v1/workflows` (aerospace "13. Workflow Management with PO Approval")."""
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
 from api.contracts.types import DbId
-from api.procurement.schemas.purchase_orders import Body, Priority
+from api.contracts.wire import Body
 from core.permissions import parse_role
-from dto.procurement import ApprovalAction
+from dto.approvals import ApprovalAction
 
 ENTITY_TYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 MAX_STEPS = 20
 MAX_BULK = 200
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+    AOG = "aog"
 
 
 class StepIn(Body):

@@ -26,9 +26,8 @@ from api.catalog.schemas import (
 )
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, PageSize, SafeStr
-from api.contracts.wire import paged
+from api.contracts.wire import IfMatch, expected_version, paged
 from api.deps import SessionDep, require
-from api.production.schemas import IfMatch, expected_version
 from core.errors import AppError
 from core.permissions import Perm
 from services.catalog import materials

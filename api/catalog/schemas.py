@@ -10,8 +10,7 @@ from fastapi import Path, Query
 from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from api.contracts.types import INT4_MAX, DbId, PageNumber, SafeBody
-from api.contracts.wire import Money, UtcDateTime, WireModel
-from api.production.schemas import VersionedBody
+from api.contracts.wire import Money, UtcDateTime, VersionedBody, WireModel
 from models.catalog import (
     Certification,
     Material,

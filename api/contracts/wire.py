@@ -1,4 +1,5 @@
-"""Wire types: Decimal inside, JSON numbers on the wire; UTC timestamps with `Z`."""
+"""Wire types: Decimal inside, JSON numbers on the wire; UTC timestamps with `Z`; the aerospace dialect's body
+base and its optimistic-lock version (`version` in the body or `If-Match`)."""
 
 import json
 from datetime import date, datetime
@@ -6,9 +7,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from api.contracts.types import INT4_MAX, SafeBody
+from core.errors import AppError
 from core.timeutil import iso_z
 
 
@@ -54,3 +58,26 @@ class WireResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, default=_wire_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Body(SafeBody):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class VersionedBody(Body):
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
+
+
+def expected_version(body: VersionedBody | None, if_match: str | None) -> int | None:
+    """The version the caller last saw: JSON `version` or an `If-Match` header (`"3"`, `W/"3"`, `3`)."""
+    if body is not None and body.version is not None:
+        return body.version
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= INT4_MAX):
+        raise AppError("VALIDATION_ERROR", 422, "If-Match must carry the entity version", {"If-Match": if_match})
+    return int(raw)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]

@@ -9,6 +9,7 @@ from api.contracts.dialects import Dialect
 from api.contracts.types import SafeBody
 from api.contracts.wire import Money, UtcDateTime, WireModel
 from core.permissions import render_role
+from core.timeutil import iso_z
 from models.identity import LoginAttempt, User
 
 
@@ -95,8 +96,6 @@ class UserUpdate(StrictBody):
 
 
 def attempt_out(attempt: LoginAttempt, with_user: bool = False) -> dict[str, Any]:
-    from core.timeutil import iso_z
-
     data: dict[str, Any] = {"login_at": iso_z(attempt.login_at), "ip_address": attempt.ip_address,
                             "user_agent": attempt.user_agent, "success": attempt.success,
                             "failure_reason": attempt.failure_reason, "is_logout": attempt.is_logout}

@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Query
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, SafeStr
-from api.contracts.wire import paged
+from api.contracts.wire import IfMatch, expected_version, paged
 from api.deps import CurrentUser, SessionDep
 from api.procurement.schemas.inventory import (
     InventoryCreate,
@@ -21,7 +21,6 @@ from api.procurement.schemas.inventory import (
     inventory_out,
     transaction_out,
 )
-from api.production.schemas import IfMatch, expected_version
 from core.errors import AppError, access_denied
 from core.permissions import Perm, has_permission
 from services.identity import Principal

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from api.approvals.schemas import Priority
 from api.catalog.schemas import Paging, PathId
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId
@@ -22,9 +23,9 @@ from api.procurement.schemas.orders import (
     OrderSubmit,
     OrderUpdate,
 )
-from api.procurement.schemas.purchase_orders import Priority
 from core.permissions import Perm
-from dto.procurement import ApprovalAction, PoCommand
+from dto.approvals import ApprovalAction
+from dto.procurement import PoCommand
 from services.identity import Principal
 from services.procurement import purchase_orders as purchasing
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow

@@ -19,7 +19,8 @@ from api.deps import actor_of, in_transaction
 from api.procurement.purchase_order_calls import run_command
 from api.procurement.schemas.orders import PO_STATUSES_OF, OrderItemOut, OrderOut, OrderStatus, order_status
 from core.errors import AppError, not_found, workflow_violation
-from dto.procurement import ApprovalAction, Decision, PoCommand, PoResult, PoStatus
+from dto.approvals import ApprovalAction, Decision
+from dto.procurement import PoCommand, PoResult, PoStatus
 from models.procurement import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
 from services.approvals import engine as approvals
 from services.common.guards import locked

@@ -23,7 +23,8 @@ from api.procurement.schemas.purchase_orders import (
 )
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
-from dto.procurement import ApprovalAction, Decision, PoCommand, PoStatus
+from dto.approvals import ApprovalAction, Decision
+from dto.procurement import PoCommand, PoStatus
 from services.approvals import engine as approvals
 from services.identity import Principal
 from services.procurement import purchase_order_reads as purchase_order_views

@@ -7,9 +7,10 @@ from fastapi import Depends, Request
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId
+from api.contracts.wire import IfMatch, VersionedBody, expected_version
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
-from api.production.schemas import BatchCreate, IfMatch, Page, VersionedBody, expected_version, listed, ok
+from api.production.schemas import BatchCreate, Page, listed, ok
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from dto.production import BatchInput, BatchResult, BatchStatus, BatchView, CreateBatch, Transition

@@ -8,18 +8,10 @@ from fastapi import Depends, Request
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId
+from api.contracts.wire import IfMatch, VersionedBody, expected_version
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.lifecycle import notify, transition, update_id
-from api.production.schemas import (
-    BindCell,
-    IfMatch,
-    ModuleCreate,
-    Page,
-    VersionedBody,
-    expected_version,
-    listed,
-    ok,
-)
+from api.production.schemas import BindCell, ModuleCreate, Page, listed, ok
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from dto.production import ModuleStatus, Transition

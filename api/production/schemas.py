@@ -3,24 +3,15 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import Header, Query
-from pydantic import ConfigDict, Field
+from fastapi import Query
+from pydantic import Field
 
-from api.contracts.types import INT4_MAX, DbId, PageNumber, SafeBody
-from api.contracts.wire import WireResponse
-from core.errors import AppError
+from api.contracts.types import DbId, PageNumber
+from api.contracts.wire import Body, VersionedBody, WireResponse
 from dto.production import Disposition
 
 Serial = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 MAX_PAGE_SIZE = 100
-
-
-class Body(SafeBody):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class VersionedBody(Body):
-    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class SkuCreate(Body):
@@ -73,21 +64,6 @@ class Page:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
-
-
-def expected_version(body: VersionedBody | None, if_match: str | None) -> int | None:
-    """The version the caller last saw: JSON `version` or an `If-Match` header (`"3"`, `W/"3"`, `3`)."""
-    if body is not None and body.version is not None:
-        return body.version
-    if if_match is None:
-        return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= INT4_MAX):
-        raise AppError("VALIDATION_ERROR", 422, "If-Match must carry the entity version", {"If-Match": if_match})
-    return int(raw)
-
-
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def ok(data: Any, meta: dict[str, int] | None = None, status: int = 200) -> WireResponse:

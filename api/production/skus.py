@@ -6,8 +6,9 @@ from fastapi import Depends
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId
+from api.contracts.wire import IfMatch, VersionedBody, expected_version
 from api.deps import CurrentUser, SessionDep, require
-from api.production.schemas import IfMatch, Page, SkuCreate, VersionedBody, expected_version, listed, ok
+from api.production.schemas import Page, SkuCreate, listed, ok
 from core.permissions import Perm
 from dto.production import SkuStatus
 from services.identity import Principal

@@ -11,10 +11,10 @@ from api.deps import CurrentUser, SessionDep, TemporalDep, in_transaction, requi
 from api.stock.common import StockBody, stock_router
 from api.stock.decisions import decide_entity
 from core.permissions import Perm
-from dto.procurement import ApprovalAction
+from dto.approvals import ApprovalAction
 from services.identity import Principal
 from services.stock import approvals as stock_approvals
-from services.stock import transfer_queries as stock_transfer_queries
+from services.stock import transfer_reads
 from services.stock.periods import close as stock_period_close
 
 router = stock_router(tags=["stock: approvals"])
@@ -29,7 +29,7 @@ def approval_with_entity(session: Session, user: Principal, approval_uid: str) -
     approval = stock_approvals.render(session, instance)
     entity: dict[str, Any] | None = None
     if approval["entityId"] is not None and instance.reference_type == "transfer":
-        entity = stock_transfer_queries.get_transfer(session, user, approval["entityId"])
+        entity = transfer_reads.get_transfer(session, user, approval["entityId"])
     elif approval["entityId"] is not None:
         entity = stock_period_close.period_body(session, approval["entityId"])
     return {"approval": approval, "entity": entity}

@@ -7,7 +7,7 @@ from temporalio.client import Client
 from api.deps import in_transaction
 from api.stock.period_close_calls import decide_period_close
 from api.stock.transfer_calls import decide_transfer
-from dto.procurement import ApprovalAction
+from dto.approvals import ApprovalAction
 from services.identity import Principal
 from services.stock import approvals as stock_approvals
 

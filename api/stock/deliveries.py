@@ -17,7 +17,7 @@ from api.stock.ncr_calls import start_ncr_lifecycles
 from core.permissions import Perm
 from core.timeutil import iso_z
 from models.catalog import Material, Supplier
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine
 from services.identity import Principal
 from services.stock import deliveries as stock_deliveries

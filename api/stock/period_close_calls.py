@@ -10,7 +10,7 @@ from api.approvals.decisions import decide, open_step
 from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, settled_or_finished, update_id
 from core.errors import AppError
-from dto.procurement import ApprovalAction, Decision
+from dto.approvals import ApprovalAction, Decision
 from dto.stock import PeriodCloseInput, PeriodCloseView, RequestPeriodClose
 from services.approvals import engine as approvals
 from services.identity import Principal

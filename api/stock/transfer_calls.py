@@ -13,7 +13,7 @@ from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, idempotency_key, settled_or_finished
 from core.errors import AppError, not_found
 from core.permissions import Perm, has_permission
-from dto.procurement import ApprovalAction, Decision
+from dto.approvals import ApprovalAction, Decision
 from dto.stock import CreateTransfer, TransferInput, TransferLineInput, TransferResult, TransferView
 from models.stock import Transfer
 from services.approvals import engine as approvals

@@ -11,9 +11,9 @@ from api.deps import CurrentUser, SessionDep, TemporalDep, require
 from api.stock.common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock.transfer_calls import decide_transfer, request_transfer
 from core.permissions import Perm
-from dto.procurement import ApprovalAction
+from dto.approvals import ApprovalAction
 from dto.stock import TransferLineInput
-from services.stock import transfer_queries as stock_transfer_queries
+from services.stock import transfer_reads
 
 router = stock_router(tags=["stock: transfers"])
 Status = Literal["PENDING_APPROVAL", "APPROVED", "COMPLETED", "REJECTED"]
@@ -47,7 +47,7 @@ def list_transfers(session: SessionDep, user: CurrentUser, page: PageDep, respon
                    status: Status | None = None,
                    start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
                    end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> Any:
-    transfers, total = stock_transfer_queries.list_transfers(
+    transfers, total = transfer_reads.list_transfers(
         session, user, from_location=from_location_id, to_location=to_location_id, status=status, start=start_date,
         end=end_date, offset=page.offset, limit=page.limit)
     with_total(response, total)
@@ -56,7 +56,7 @@ def list_transfers(session: SessionDep, user: CurrentUser, page: PageDep, respon
 
 @router.get("/transfers/{transfer_id}", dependencies=[require(Perm.STOCK_VIEW)])
 def get_transfer(transfer_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
-    return stock_transfer_queries.get_transfer(session, user, transfer_id)
+    return transfer_reads.get_transfer(session, user, transfer_id)
 
 
 @router.post("/transfers", dependencies=[require(Perm.STOCK_POST)])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.errors import AppError, not_found
 from core.settings import get_settings
 from core.timeutil import iso_z, utcnow
-from dto.procurement import (
+from dto.approvals import (
     ApprovalAction,
     ApprovalOutcome,
     ApprovalStatus,

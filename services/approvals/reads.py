@@ -14,7 +14,7 @@ from core.errors import AppError, not_found, workflow_violation
 from core.permissions import Perm, approval_refusal, has_permission, is_admin_equivalent, parse_role
 from core.settings import get_settings
 from core.timeutil import iso_z
-from dto.procurement import ApprovalRequest, ApprovalStatus, TaskView
+from dto.approvals import ApprovalRequest, ApprovalStatus, TaskView
 from models.approvals import ApprovalInstance, ApprovalTask
 from models.audit import AuditEntry
 from models.identity import User

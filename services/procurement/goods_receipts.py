@@ -12,7 +12,8 @@ from core.errors import AppError, not_found
 from core.numbering import dated_number, yearly_number
 from core.timeutil import iso_z, utcnow
 from dto.procurement import GrnStatus, GrnView, PoStatus
-from models.procurement import GoodsReceipt, GoodsReceiptLine, NonConformance, PurchaseOrder, PurchaseOrderLine
+from models.procurement import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine
+from models.quality import NonConformance
 from services import audit, notifications
 from services.common.guards import locked
 from services.procurement import inventory

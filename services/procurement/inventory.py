@@ -64,7 +64,7 @@ from sqlalchemy.orm import Session
 from core.errors import AppError, not_found
 from core.timeutil import utcnow
 from models.catalog import Material
-from models.inventory import Inventory, InventoryTransaction
+from models.procurement import Inventory, InventoryTransaction
 from services import audit
 from services.common.queries import given
 

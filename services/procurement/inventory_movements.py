@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.errors import AppError, workflow_violation
-from models.inventory import Inventory, InventoryTransaction
+from models.procurement import Inventory, InventoryTransaction
 from services import audit
 from services.common.guards import check_version, locked, require_status
 from services.procurement.inventory import (

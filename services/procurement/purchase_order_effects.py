@@ -5,17 +5,8 @@ status. The PO's own lifecycle runs them (workflows/procurement/purchase_order.p
 
 from sqlalchemy.orm import Session
 
-from dto.procurement import (
-    ApprovalOutcome,
-    ApprovalStatus,
-    GrnResult,
-    GrnStatus,
-    PoCommand,
-    PoDecisionEffect,
-    PoStatus,
-    StepEffect,
-    TaskView,
-)
+from dto.approvals import ApprovalOutcome, ApprovalStatus, StepEffect, TaskView
+from dto.procurement import GrnResult, GrnStatus, PoCommand, PoDecisionEffect, PoStatus
 from models.procurement import GoodsReceipt, PurchaseOrder
 from services.approvals import engine as approvals
 from services.common.guards import claim_operation

@@ -12,16 +12,8 @@ from core.errors import AppError, not_found
 from core.numbering import dated_number
 from core.settings import get_settings
 from core.timeutil import utcnow
-from dto.procurement import (
-    ApprovalOutcome,
-    ApprovalRequest,
-    ApprovalStatus,
-    PoCommand,
-    PoResult,
-    PoStatus,
-    PoView,
-    StepEffect,
-)
+from dto.approvals import ApprovalOutcome, ApprovalRequest, ApprovalStatus, StepEffect
+from dto.procurement import PoCommand, PoResult, PoStatus, PoView
 from models.approvals import ApprovalTemplate
 from models.catalog import Material, Supplier
 from models.procurement import PurchaseOrder, PurchaseOrderHistory, PurchaseOrderLine

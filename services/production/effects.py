@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import AppError, not_found
 from core.timeutil import utcnow
+from dto.identity import Actor
 from dto.production import (
-    Actor,
     BatchProgress,
     BatchResult,
     BatchStatus,

@@ -23,7 +23,7 @@ from core.errors import AppError, not_found
 from core.numbering import provisional, yearly_number
 from core.timeutil import utcnow
 from models.catalog import Material, Supplier
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, Period
 from services import audit
 from services.identity import Principal

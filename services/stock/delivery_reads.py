@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.catalog import Material, Supplier
 from models.identity import User
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, Period
 from services.identity import Principal
 from services.stock import documents as stock_documents

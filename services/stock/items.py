@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models.catalog import Material, MaterialCategory, MaterialCertification, PartMaterial, SupplierMaterial
-from models.inventory import Inventory
-from models.procurement import NonConformance, PurchaseOrderLine
+from models.procurement import Inventory, PurchaseOrderLine
+from models.quality import NonConformance
 from models.stock import (
     DeliveryLine,
     LocationStock,

@@ -17,7 +17,7 @@ from core.timeutil import UTC, iso_z, utcnow
 from dto.stock import NCR_NEXT, NcrStatus, NcrTransition, NcrView
 from models.catalog import Material, Supplier
 from models.identity import User
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, Location, NcrLine
 from services import audit, notifications
 from services.identity import Principal

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from models.catalog import Supplier
-from models.procurement import NonConformance, PurchaseOrder
+from models.procurement import PurchaseOrder
+from models.quality import NonConformance
 from models.stock import Delivery
 from services.catalog import master_data as catalog
 from services.catalog import suppliers

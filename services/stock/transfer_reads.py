@@ -1,12 +1,13 @@
-"""The body of a transfer as the API shows it, for one transfer or a page of them: the references of a page
-(locations, users, approvals, lines and their items) are read with one `IN` query each, so a page of 50
-costs the same few statements as one transfer."""
+"""Reading transfers: the filtered, location-scoped list behind `GET /api/transfers`, and the body of a transfer as
+the API shows it, for one transfer or a page of them: the references of a page (locations, users, approvals, lines
+and their items) are read with one `IN` query each, so a page of 50 costs the same few statements as one transfer."""
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.timeutil import iso_z
@@ -14,6 +15,10 @@ from models.approvals import ApprovalInstance
 from models.catalog import Material
 from models.identity import User
 from models.stock import Location, Transfer, TransferLine
+from services.identity import Principal
+from services.stock import access as stock_access
+from services.stock import transfer_reads as stock_transfer_views
+from services.stock import transfers as stock_transfers
 from services.stock.documents import by_id
 from services.stock.views import item_ref, location_ref, user_ref
 
@@ -68,3 +73,36 @@ def _body(transfer: Transfer, refs: _PageRefs) -> dict[str, Any]:
         "decided_at": iso_z(transfer.decided_at), "completed_at": iso_z(transfer.completed_at),
         "created_at": iso_z(transfer.created_at), "updated_at": iso_z(transfer.updated_at),
     }
+
+
+def list_transfers(session: Session, user: Principal, *, from_location: str | None, to_location: str | None,
+                   status: str | None, start: date | None, end: date | None, offset: int,
+                   limit: int) -> tuple[list[dict[str, Any]], int]:
+    query = select(Transfer)
+    if not stock_access.sees_all_locations(user):
+        mine = stock_access.assigned_location_ids(session, user.id)
+        query = query.where(or_(Transfer.from_location_id.in_(mine), Transfer.to_location_id.in_(mine)))
+    if from_location:
+        query = query.where(Transfer.from_location_id == stock_access.location_by_uid(session, from_location).id)
+    if to_location:
+        query = query.where(Transfer.to_location_id == stock_access.location_by_uid(session, to_location).id)
+    if status:
+        query = query.where(Transfer.status == status)
+    if start:
+        query = query.where(Transfer.request_date >= start)
+    if end:
+        query = query.where(Transfer.request_date <= end)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Transfer.request_date.desc(), Transfer.id.desc()).offset(offset).limit(limit))
+    return stock_transfer_views.render_many(session, list(rows)), total
+
+
+def get_transfer(session: Session, user: Principal, transfer_uid: str) -> dict[str, Any]:
+    view = stock_transfers.current_view(session, transfer_uid)
+    transfer = session.get(Transfer, view.id)
+    assert transfer is not None
+    if not stock_access.sees_all_locations(user):
+        mine = stock_access.assigned_location_ids(session, user.id)
+        if transfer.from_location_id not in mine and transfer.to_location_id not in mine:
+            stock_access.ensure_location_access(session, user, transfer.from_location_id)
+    return view.body

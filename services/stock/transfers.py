@@ -14,7 +14,7 @@ from core.errors import AppError, not_found
 from core.numbering import provisional, yearly_number
 from core.settings import get_settings
 from core.timeutil import utcnow
-from dto.procurement import (
+from dto.approvals import (
     ApprovalAction,
     ApprovalOutcome,
     ApprovalRequest,
@@ -24,7 +24,7 @@ from dto.procurement import (
     StepPlan,
     TaskView,
 )
-from dto.production import Actor
+from dto.identity import Actor
 from dto.stock import CreateTransfer, TransferDecisionEffect, TransferResult, TransferStatus, TransferView
 from models.catalog import Material
 from models.stock import Location, LocationStock, Transfer, TransferLine

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.numbering import provisional, yearly_number
 from models.catalog import Material
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, PeriodPrice
 from services import audit
 from services.stock import documents as stock_documents

@@ -31,8 +31,8 @@ from core.db import session_scope
 from core.mail import TEMPLATES, render
 from core.settings import Settings
 from core.stack import free_port
-from models.approvals import Notification
 from models.identity import User
+from models.notifications import Notification
 from services.notifications import enqueue
 from tests.replay.test_replay import replays
 from workflows.notifications.dispatch import NotificationDispatch

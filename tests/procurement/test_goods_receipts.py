@@ -4,8 +4,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from models.inventory import Inventory
-from models.procurement import NonConformance, PurchaseOrder
+from models.procurement import Inventory, PurchaseOrder
+from models.quality import NonConformance
 from tests.procurement.helpers import PO, decide, submitted_po
 
 GRN = f"{PO}/grn"

@@ -14,7 +14,7 @@ from core.errors import AppError
 from core.timeutil import utcnow
 from models.audit import AuditEntry
 from models.catalog import Material
-from models.inventory import Inventory, InventoryTransaction
+from models.procurement import Inventory, InventoryTransaction
 from services.procurement import inventory as service
 from tests.conftest import MakeUser, unique
 from tests.conftest import TestUser as AppUser

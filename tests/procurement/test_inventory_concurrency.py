@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
-from models.inventory import Inventory, InventoryTransaction
+from models.procurement import Inventory, InventoryTransaction
 from services.procurement import inventory as service
 from tests.conftest import MakeUser, unique
 from tests.conftest import TestUser as AppUser

@@ -19,9 +19,10 @@ from api.approvals.decisions import decide as decide_instance
 from core.db import session_scope
 from core.errors import AppError
 from core.settings import get_settings
-from dto.procurement import ApprovalAction, Decision
-from dto.production import Actor
-from models.approvals import ApprovalTemplate, ApprovalTemplateStep, Notification
+from dto.approvals import ApprovalAction, Decision
+from dto.identity import Actor
+from models.approvals import ApprovalTemplate, ApprovalTemplateStep
+from models.notifications import Notification
 from models.procurement import PurchaseOrder, PurchaseOrderLine
 from tests.conftest import unique
 from tests.procurement.helpers import (

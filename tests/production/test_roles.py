@@ -10,7 +10,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from dto.production import Actor, Transition
+from dto.identity import Actor
+from dto.production import Transition
 from models.production import Sku
 from tests.conftest import unique
 from tests.production.helpers import (

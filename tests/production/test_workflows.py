@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from core.search_attributes import ENTITY_STATUS
+from dto.identity import Actor
 from dto.production import (
-    Actor,
     BatchInput,
     BatchProgress,
     BatchState,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.db import session_scope
 from core.timeutil import utcnow
 from models.audit import AuditEntry
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, LocationStock, StockIssue
 from services.stock.ledger import line_value, weighted_average
 from tests.conftest import MakeUser, unique

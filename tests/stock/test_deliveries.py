@@ -15,7 +15,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from core.db import session_scope
 from models.audit import AuditEntry
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, LocationStock, StockMovement
 from tests.conftest import MakeUser, unique
 from tests.conftest import TestUser as AppUser

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db import session_scope
-from models.approvals import Notification
-from models.procurement import NonConformance
+from models.notifications import Notification
+from models.quality import NonConformance
 from tests.conftest import TestUser
 from tests.stock.helpers import Ref, assign, seed_item, seed_location
 

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from core.db import session_scope
 from core.timeutil import UTC
 from dto.stock import SnapshotChunk
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Period, PobEntry
 from services.stock import ledger as stock_ledger
 from services.stock.ledger import Movement

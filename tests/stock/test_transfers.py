@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import event, select
 
 from core.db import session_scope
-from models.approvals import ApprovalTask, Notification
+from models.approvals import ApprovalTask
+from models.notifications import Notification
 from models.stock import StockMovement, Transfer
 from services.identity import Principal
-from services.stock import transfer_queries as stock_transfer_queries
+from services.stock import transfer_reads
 from tests.conftest import TestUser
 from tests.stock.helpers import PeriodRef, Ref, assign, seed_item, seed_location, seed_period, seed_stock, stock_of
 
@@ -267,7 +268,7 @@ async def test_a_page_of_transfers_costs_the_same_statements_as_a_short_one(api,
         statements: list[str] = []
         with session_scope(session_factory) as session:
             event.listen(session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
-            rows, _ = stock_transfer_queries.list_transfers(session, viewer, from_location=scene.kitchen.uid,
+            rows, _ = transfer_reads.list_transfers(session, viewer, from_location=scene.kitchen.uid,
                                                             to_location=None, status=None, start=None, end=None,
                                                             offset=0, limit=limit)
         assert len(rows) == limit and all(len(t["lines"]) == 2 and t["requested_by"] for t in rows)

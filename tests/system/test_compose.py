@@ -147,7 +147,7 @@ def test_startup_order(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_commands(services: dict[str, dict[str, Any]]) -> None:
-    assert shlex.split(command_text(services["migrate"])) == ["python", "-m", "core.migrate"]
+    assert shlex.split(command_text(services["migrate"])) == ["python", "-m", "scripts.migrate"]
     assert shlex.split(command_text(services["worker"])) == ["python", "worker.py"]
     api = command_text(services["api"])
     assert "api.app:create_app --factory" in api and "--port 8000" in api

@@ -9,7 +9,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.production import ProductionActivities
 from core.settings import get_settings
-from dto.production import Actor, Effect, Transition
+from dto.identity import Actor
+from dto.production import Effect, Transition
 from tests.conftest import unique
 from tests.production.helpers import V1, audit_actions, crew, data, error, fetch, ready_pack, running_batch
 from worker import build_worker
@@ -123,7 +124,7 @@ async def test_worker_stopped_between_approval_and_order_po_completes_with_one_r
         api, make_user, service_worker, session_factory):
     from sqlalchemy import func, select
 
-    from models.inventory import Inventory
+    from models.procurement import Inventory
     from tests.procurement.helpers import PO, decide, submitted_po
 
     buyer, head, store = await make_user("purchase"), await make_user("head_of_operations"), await make_user("store")

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 
 from api.app import create_app
 from core.db import session_scope
-from dto.procurement import ApprovalAction, Decision, DecisionResult
-from dto.production import Actor
+from dto.approvals import ApprovalAction, Decision, DecisionResult
+from dto.identity import Actor
 from models.procurement import PurchaseOrder
 from tests.conftest import MakeUser
 from tests.conftest import TestUser as AppUser

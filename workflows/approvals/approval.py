@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import approval_refusal
-    from dto.procurement import (
+    from dto.approvals import (
         ApprovalAction,
         ApprovalOutcome,
         ApprovalRequest,

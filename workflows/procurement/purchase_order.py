@@ -15,12 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
+    from dto.approvals import Decision, DecisionEffect
     from dto.procurement import (
         CreateGrn,
         CreatePo,
-        Decision,
-        DecisionEffect,
-        DecisionResult,
         GrnCommand,
         GrnEffect,
         GrnResult,
@@ -28,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         OutcomeEffect,
         PoCommand,
         PoDecisionEffect,
+        PoDecisionResult,
         PoEffect,
         PoLifecycleInput,
         PoLifecycleState,
@@ -146,7 +145,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     # --- its approval -------------------------------------------------------------------------------------
 
     @workflow.update
-    async def decide(self, decision: Decision) -> DecisionResult:
+    async def decide(self, decision: Decision) -> PoDecisionResult:
         """One approval step decided; a final decision answers with its outcome applied to the PO."""
         async with self.lock:
             approval = self._open_approval()
@@ -156,7 +155,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
             result = await effect("decide_po_approval", PoDecisionEffect(
                 po_id=self.state.po_id, next_step=following, decision=DecisionEffect(
                     instance_id=approval.request.instance_id, step=step, decision=decision, final=final,
-                    op_key=op_key())), DecisionResult)
+                    op_key=op_key())), PoDecisionResult)
             approval.decided(decision, final)
             if following is not None:
                 approval.opened(following)

@@ -16,9 +16,8 @@ from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
+    from dto.approvals import ApprovalOutcome, ApprovalRequest
     from dto.procurement import (
-        ApprovalOutcome,
-        ApprovalRequest,
         CreatePo,
         OutcomeEffect,
         PoCommand,

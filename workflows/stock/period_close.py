@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from dto.procurement import ApprovalOutcome, ApprovalRequest, ApprovalStatus
+    from dto.approvals import ApprovalOutcome, ApprovalRequest, ApprovalStatus
     from dto.stock import (
         CloseOutcomeEffect,
         PeriodCloseInput,

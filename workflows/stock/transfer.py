@@ -12,11 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from dto.procurement import (
-        Decision,
-        DecisionEffect,
-        DecisionResult,
-    )
+    from dto.approvals import Decision, DecisionEffect, DecisionResult
     from dto.stock import (
         CreateTransfer,
         TransferDecided,

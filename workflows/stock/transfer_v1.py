@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from dto.procurement import ApprovalOutcome, ApprovalRequest
+    from dto.approvals import ApprovalOutcome, ApprovalRequest
     from dto.stock import CreateTransfer, TransferInput, TransferOutcomeEffect, TransferView
     from workflows.approvals.approval import ApprovalWorkflow, approval_workflow_id
     from workflows.lifecycle import effect, require_permission, show

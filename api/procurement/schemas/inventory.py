@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from api.contracts.types import DbId
-from api.contracts.wire import Money, UtcDateTime, WireModel
-from api.production.schemas import Body, VersionedBody
-from models.inventory import Inventory, InventoryTransaction
+from api.contracts.wire import Body, Money, UtcDateTime, VersionedBody, WireModel
+from models.procurement import Inventory, InventoryTransaction
 from services.procurement.inventory import NEEDS_POSITIVE, InventoryStatus, Movement, TransactionType, is_expired, today
 
 QuantityIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3)]

@@ -12,10 +12,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from api.approvals.schemas import Priority
 from api.contracts.types import INT4_MAX, DbId
-from api.contracts.wire import Money, UtcDateTime, WireModel
-from api.procurement.schemas.purchase_orders import Body, LineItem, Priority, PurchaseOrderCreate
-from dto.procurement import ApprovalAction, PoStatus
+from api.contracts.wire import Body, Money, UtcDateTime, WireModel
+from api.procurement.schemas.purchase_orders import LineItem, PurchaseOrderCreate
+from dto.approvals import ApprovalAction
+from dto.procurement import PoStatus
 
 
 class OrderStatus(StrEnum):

@@ -4,22 +4,12 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from api.contracts.types import INT4_MAX, DbId, SafeBody
-from dto.procurement import ApprovalAction
-
-
-class Priority(StrEnum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    CRITICAL = "critical"
-    AOG = "aog"
-
-
-class Body(SafeBody):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+from api.approvals.schemas import Priority
+from api.contracts.types import INT4_MAX, DbId
+from api.contracts.wire import Body
+from dto.approvals import ApprovalAction
 
 
 class LineItem(Body):

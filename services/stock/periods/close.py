@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.errors import AppError
 from core.settings import get_settings
 from core.timeutil import iso_z, utcnow
-from dto.procurement import ApprovalOutcome, ApprovalRequest, StepPlan
+from dto.approvals import ApprovalOutcome, ApprovalRequest, StepPlan
 from dto.stock import PeriodCloseStatus, PeriodCloseView, RequestPeriodClose, SnapshotChunk, SnapshotProgress
 from models.approvals import ApprovalInstance
 from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from core.timeutil import UTC
-from models.procurement import NonConformance
+from models.quality import NonConformance
 from models.stock import Location, Period, PeriodClosingStock, PobEntry, Reconciliation, StockMovement
 from services import audit
 from services.stock.ledger import money

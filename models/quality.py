@@ -1,0 +1,45 @@
+"""Quality: the one non-conformance record every contract writes (a failed goods-receipt inspection, a stock
+location's claim, a price variance), whatever lifecycle carries it."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdMixin, TimestampMixin, VersionMixin
+
+Quantity = Numeric(14, 3)
+Money = Numeric(14, 2)
+
+
+class NonConformance(IdMixin, TimestampMixin, VersionMixin, Base):
+    """One NCR table for every source (`kind`: inspection, quality, price_variance, manual)."""
+
+    __tablename__ = "non_conformances"
+
+    ncr_number: Mapped[str] = mapped_column(String(50), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(30), default="OPEN", index=True)
+    source_type: Mapped[str | None] = mapped_column(String(50))
+    source_id: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"))
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the stock contract's NCRs: where, against which delivery, the price variance and the claim's progress
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    delivery_line_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_lines.id"), unique=True)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    expected_price: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    actual_price: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    variance: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    variance_percent: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
+    total_value: Mapped[Decimal | None] = mapped_column(Money)
+    credited_value: Mapped[Decimal | None] = mapped_column(Money)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    credited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
