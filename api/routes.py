@@ -1,49 +1,47 @@
+"""Every router of the service, area by area, in the order the app registers them (the order FastAPI matches
+paths in). A URL's router: the first path segments name the area (`/api/v1/skus` → api/production/skus.py,
+`/api/transfers` → api/stock/transfers.py); README "Layout" has the map."""
+
 from api import audit, health
-from api.approvals import inbox
-from api.approvals import instances as workflows
+from api.approvals import inbox, instances
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
-from api.procurement import goods_receipts, inventory, orders, purchase_orders
+from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
 from api.stock import approvals as stock_approvals
 from api.stock import auth as stock_auth
-from api.stock import dashboards as stock_dashboards
-from api.stock import deliveries as stock_deliveries
-from api.stock import issues as stock_issues
-from api.stock import items as stock_items
-from api.stock import locations as stock_locations
-from api.stock import ncrs as stock_ncrs
-from api.stock import period_close as stock_period_close
-from api.stock import periods as stock_periods
-from api.stock import pob as stock_pob
-from api.stock import reconciliations as stock_reconciliations
-from api.stock import reports as stock_reports
+from api.stock import (
+    dashboards,
+    deliveries,
+    issues,
+    items,
+    locations,
+    ncrs,
+    period_close,
+    periods,
+    pob,
+    reconciliations,
+    reports,
+    system,
+    transfers,
+)
 from api.stock import suppliers as stock_suppliers
-from api.stock import system as stock_system
-from api.stock import transfers as stock_transfers
 from api.stock import users as stock_users
 
-ROUTERS = [health.router, auth.router, users.router, audit.router, skus.router, batches.router, modules.router,
-           packs.router, materials.router, parts.router, suppliers.router, certifications.router,
-           inventory.router, purchase_orders.router, goods_receipts.router,
-           orders.router, workflows.router, inbox.router]
-# The stock contract (`/api`, multi-location-stock.md): one module per resource group.
-ROUTERS += [
-    stock_auth.router,
-    stock_users.router,
-    stock_locations.router,
-    stock_system.router,
-    stock_items.router,
-    stock_suppliers.router,
-    stock_periods.router,
-    stock_period_close.router,
-    stock_deliveries.router,
-    stock_issues.router,
-    stock_pob.router,
-    stock_transfers.router,
-    stock_approvals.router,
-    stock_ncrs.router,
-    stock_reconciliations.router,
-    stock_dashboards.router,
-    stock_reports.router,
+ROUTERS = [
+    health.router,
+    # identity and audit (the console's and the aerospace contract's `/api/v1/auth`, `/users`, `/audit`)
+    auth.router, users.router, audit.router,
+    # production: the battery-pack console
+    skus.router, batches.router, modules.router, packs.router,
+    # catalog: the one item master and its neighbours
+    materials.router, parts.router, suppliers.router, certifications.router,
+    # procurement: inventory, purchase orders, goods receipts, the contract's simple orders
+    inventory.router, purchase_orders.router, goods_receipts.router, orders.router,
+    # approvals: the engine's templates and instances, procurement's workflow views, the inbox
+    instances.router, approvals.router, inbox.router,
+    # stock: the multi-location stock contract (`/api`), one module per resource group
+    stock_auth.router, stock_users.router, locations.router, system.router, items.router, stock_suppliers.router,
+    periods.router, period_close.router, deliveries.router, issues.router, pob.router, transfers.router,
+    stock_approvals.router, ncrs.router, reconciliations.router, dashboards.router, reports.router,
 ]

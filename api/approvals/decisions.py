@@ -1,7 +1,7 @@
 """Deciding approval steps from the HTTP edge (shared by the PO, instance and inbox endpoints)."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from fastapi import Request
@@ -14,10 +14,8 @@ from api.lifecycle import transition, update_id
 from core.errors import AppError
 from core.settings import get_settings
 from dto.approvals import Decision, DecisionResult
-from dto.procurement import PoView
+from services.approvals.reads import DecisionTarget
 from workflows.approvals.approval import approval_workflow_id
-from workflows.procurement.purchase_order import purchase_order_workflow_id
-from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
 
 T = TypeVar("T")
 
@@ -70,18 +68,21 @@ async def decided_earlier(client: Client, request: Request, instance_id: int | N
         return None
 
 
-async def settle_po(client: Client, po_id: int, instance_id: int, result: DecisionResult) -> None:
-    """Once this returns, a final decision's outcome shows on the PO. A PO's own lifecycle applies it as it
-    decides (`settled`); the first lifecycles (`PurchaseOrder`) apply it after their approval child ends."""
-    if result.final and not result.settled:
-        await po_outcome_applied(client, po_id, instance_id)
+# How the API knows a final decision's outcome shows on the entity: the area that owns an entity whose own lifecycle
+# applies it after the decision registers a wait (`register_outcome_wait`); the approvals API imports no caller.
+OutcomeWait = Callable[[Client, int, int, DecisionResult | None], Awaitable[None]]
+OUTCOME_WAITS: dict[str, OutcomeWait] = {}
 
 
-async def po_outcome_applied(client: Client, po_id: int, instance_id: int) -> None:
-    """Wait until a `PurchaseOrder` lifecycle has applied the outcome of its approval child `instance_id`."""
+def register_outcome_wait(reference_type: str, wait: OutcomeWait) -> None:
+    OUTCOME_WAITS[reference_type] = wait
 
-    async def gone() -> AppError:
-        return AppError("WORKFLOW_VIOLATION", 409, f"Purchase order {po_id} is closed")
 
-    await transition(client, purchase_order_workflow_id(po_id), PurchaseOrderV1Workflow.settled, instance_id,
-                     None, gone, result_type=PoView)
+async def outcome_applied(client: Client, target: DecisionTarget, result: DecisionResult | None) -> bool:
+    """Once this returns True, the outcome of `result` (None: a cancellation) shows on the entity; False when its
+    area registered no wait (the caller waits for the approval workflow instead, where it must)."""
+    wait = OUTCOME_WAITS.get(target.reference_type)
+    if wait is None:
+        return False
+    await wait(client, target.reference_id, target.instance_id, result)
+    return True

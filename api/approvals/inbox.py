@@ -2,7 +2,7 @@
 
 Human work is data: the page reads the steps the signed-in user may decide now (the query behind
 `GET /api/v1/workflows/my-approvals`), and a decision is the same Temporal update the REST endpoints
-send (`api.approvals.decisions.decide`, pinned to the step the user saw, then `settle_po` when it settles a
+send (`api.approvals.decisions.decide`, pinned to the step the user saw, then `outcome_applied` when it settles a
 purchase order). The page signs in with `services.identity.login` (lockout and login history apply) and
 keeps the access token in the httpOnly `session` cookie, scoped to `/inbox`. Every form carries a CSRF
 token: an HMAC of the session id (of a random pre-session value on the sign-in form)."""
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.approvals.decisions import decide, settle_po
+from api.approvals.decisions import decide, outcome_applied
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import INT4_MAX, unsafe_text
 from api.deps import SESSION_COOKIE, actor_of, client_info, get_temporal, in_transaction
@@ -33,8 +33,8 @@ from core.settings import get_settings
 from core.timeutil import utcnow
 from dto.approvals import ApprovalAction, Decision
 from models.approvals import ApprovalInstance, ApprovalTask
-from models.procurement import PurchaseOrder
 from services import identity
+from services.approvals import engine as approvals
 from services.approvals import reads as queries
 from services.identity import ClientInfo, Principal, TokenPair
 
@@ -47,7 +47,6 @@ COOKIE_PATH = "/inbox"
 LOGIN_NONCE_COOKIE = "inbox_login"
 MAX_COMMENT = 4000  # as the REST bodies (ApprovalBody, DecisionBody)
 MAX_LOGIN, MAX_PASSWORD = 255, 200  # as the REST sign-ins (api/identity/auth.py)
-REFERENCE_LABELS = {queries.PURCHASE_ORDER: "Purchase order"}
 HEADERS = {  # no caching of a personal page; no framing (the buttons decide); forms post to this origin only
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -199,13 +198,14 @@ def _when(value: str | datetime | None) -> str:
 
 
 def _label(reference_type: str) -> str:
-    return REFERENCE_LABELS.get(reference_type, reference_type.replace("_", " ").capitalize())
+    entity = approvals.APPROVED_ENTITIES.get(reference_type)
+    return entity.label if entity is not None else reference_type.replace("_", " ").capitalize()
 
 
 def _inbox_items(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The steps this user may decide now, from `my_approvals` (the same rule the approval workflow's
-    validator applies), with what the page shows beside them: the requester and the step count."""
-    approvals_ = queries.my_approvals(session, principal)["workflow_approvals"]
+    """The steps this user may decide now (`decidable`: the same rule the approval workflow's validator
+    applies), with what the page shows beside them: the requester and the step count."""
+    approvals_ = [queries.decidable_view(task, instance) for task, instance in queries.decidable(session, principal)]
     instance_ids = [a["instance_id"] for a in approvals_]
     extra = {row.id: row for row in session.execute(
         select(ApprovalInstance.id, ApprovalInstance.requested_by, ApprovalInstance.total_steps)
@@ -242,10 +242,10 @@ def _flash(session: Session, principal: Principal, instance_id: int, step_number
                f"({instance.amount:,.2f} {instance.currency}).")
     if instance.status in queries.OPEN:
         return f"{message} It now waits for step {instance.current_step}."
-    if instance.reference_type == queries.PURCHASE_ORDER:
-        po = session.get(PurchaseOrder, instance.reference_id)
-        if po is not None:
-            return f"{message} Purchase order {po.po_number} is now {po.status.replace('_', ' ')}."
+    entity = approvals.APPROVED_ENTITIES.get(instance.reference_type)
+    state = entity.state_of(session, instance.reference_id) if entity is not None and entity.state_of else None
+    if entity is not None and state is not None:
+        return f"{message} {entity.label} {state[0]} is now {state[1].replace('_', ' ')}."
     return f"{message} The request is now {instance.status.replace('_', ' ')}."
 
 
@@ -320,8 +320,7 @@ async def decide_step(request: Request) -> Response:
                                                                      actor=actor_of(principal, request),
                                                                      step_number=step_number),
                               target.engine_workflow_id)
-        if target.reference_type == queries.PURCHASE_ORDER:
-            await settle_po(client, target.reference_id, instance_id, result)
+        await outcome_applied(client, target, result)
     except AppError as err:
         return await _inbox_page(request, principal, err.status, error=err.message, draft=draft)
     return _redirect({"decided": instance_id, "step": step_number})

@@ -1,5 +1,6 @@
-"""`/api/v1/workflows` (aerospace "13. Workflow Management with PO Approval"): approval templates,
-approval instances and their decisions, a purchase order's approval, the approver's inbox, audit trails.
+"""`/api/v1/workflows` (aerospace "13. Workflow Management with PO Approval"): approval templates, approval
+instances and their decisions (a purchase order's submit, approval status, the approver's summary and audit trails:
+api/procurement/approvals.py).
 
 Decisions are updates of the workflow that runs the instance's approval engine, whose validator decides who
 may decide: a purchase order's own lifecycle (`purchase-order-{id}`), or the request's `approval-{id}`
@@ -9,13 +10,13 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.approvals.decisions import decide, po_outcome_applied, settle_po
+from api.approvals.decisions import decide, outcome_applied
 from api.approvals.schemas import (
     BulkDecisionBody,
     CancelBody,
@@ -29,21 +30,17 @@ from api.approvals.schemas import (
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, SafeStr
 from api.contracts.wire import paged
-from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
+from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction
 from api.lifecycle import WorkflowGone, guarded, search_attributes, transition
-from api.procurement.purchase_orders import run_command
-from api.procurement.schemas.purchase_orders import SubmitBody
 from core.errors import AppError, access_denied, workflow_violation
-from core.permissions import Perm, has_permission, is_admin_equivalent
+from core.permissions import is_admin_equivalent
 from core.settings import get_settings
 from dto.approvals import ApprovalAction, ApprovalOutcome, Decision, DecisionResult
-from dto.procurement import PoCommand
 from services.approvals import reads as queries
 from services.approvals import templates
-from services.approvals.reads import PURCHASE_ORDER, DecisionTarget
+from services.approvals.reads import DecisionTarget
 from services.identity import Principal
 from workflows.approvals.approval import ApprovalWorkflow, approval_workflow_id
-from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 
 log = logging.getLogger("api.workflows")
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/workflows", tags=["workflows"])
@@ -146,9 +143,7 @@ async def _approval_closed(client: Client, instance_id: int) -> None:
 
 async def _settled(client: Client, target: DecisionTarget, result: DecisionResult) -> None:
     """Once this returns, the outcome is applied: the PO (or the instance) shows its new status."""
-    if target.reference_type == PURCHASE_ORDER:
-        await settle_po(client, target.reference_id, target.instance_id, result)
-    elif result.final:
+    if not await outcome_applied(client, target, result) and result.final:
         await _approval_closed(client, target.instance_id)
 
 
@@ -204,9 +199,7 @@ async def _signal_cancel(client: Client, target: DecisionTarget, user: Principal
     except WorkflowGone:
         raise workflow_violation(f"Workflow instance {target.instance_id} is no longer running",
                                  {"instance_id": target.instance_id}) from None
-    if target.reference_type == PURCHASE_ORDER:
-        await po_outcome_applied(client, target.reference_id, target.instance_id)
-    else:
+    if not await outcome_applied(client, target, None):
         await _approval_closed(client, target.instance_id)
 
 
@@ -229,40 +222,3 @@ async def bulk_approve(body: BulkDecisionBody, request: Request, client: Tempora
     results = await asyncio.gather(*(one(i) for i in dict.fromkeys(body.instance_ids)))
     succeeded = sum(1 for r in results if r["success"])
     return {"results": results, "succeeded": succeeded, "failed": len(results) - succeeded}
-
-
-# --- purchase orders -------------------------------------------------------------------------------------
-
-@router.post("/po/{po_id}/submit")
-async def submit_po(po_id: DbId, request: Request, client: TemporalDep, body: SubmitBody | None = None,
-                    user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    """The PO's submit (as `POST /purchase-orders/{id}/submit`), answered with its approval instance."""
-    command = PoCommand(action="submit", actor=actor_of(user, request),
-                        expected_version=body.version if body else None,
-                        payload={"notes": body.notes if body else None})
-    view = await run_command(request, client, po_id, PurchaseOrderWorkflow.submit, command)
-    if view.approval_instance_id is None:
-        raise workflow_violation(f"Purchase order {po_id} has no approval request", {"status": view.status})
-    return await in_transaction(request, queries.instance_view, view.approval_instance_id)
-
-
-@router.get("/po/{po_id}/approval-status")
-def po_approval_status(po_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
-    return queries.po_approval_status(session, po_id)
-
-
-# --- inbox and audit ----------------------------------------------------------------------------------------
-
-@router.get("/my-approvals")
-def my_approvals(session: SessionDep, user: CurrentUser) -> Any:
-    return queries.my_approvals(session, user)
-
-
-@router.get("/audit-trail/{entity_type}/{entity_id}")
-def audit_trail(session: SessionDep, user: CurrentUser, entity_type: SafeStr = Path(max_length=50),
-                entity_id: SafeStr = Path(max_length=100), limit: int = Query(20, ge=1, le=500)) -> Any:
-    if not (queries.is_workflow_entity(session, entity_type)
-            or has_permission(user.role, Perm.VIEW_AUDIT_LOGS, user.is_superuser)):
-        raise access_denied(f"Requires permission {Perm.VIEW_AUDIT_LOGS.value} for the audit trail of "
-                            f"{entity_type}")
-    return queries.entity_audit_trail(session, entity_type, entity_id, limit)

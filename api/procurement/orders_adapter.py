@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.approvals.decisions import decide, settle_po
+from api.approvals.decisions import decide
 from api.deps import actor_of, in_transaction
-from api.procurement.purchase_order_calls import run_command
+from api.procurement.purchase_order_calls import run_command, settle_po
 from api.procurement.schemas.orders import PO_STATUSES_OF, OrderItemOut, OrderOut, OrderStatus, order_status
 from core.errors import AppError, not_found, workflow_violation
 from dto.approvals import ApprovalAction, Decision

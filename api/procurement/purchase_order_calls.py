@@ -8,17 +8,21 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from api.approvals.decisions import register_outcome_wait
 from api.deps import actor_of, in_transaction
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
 from api.procurement.schemas.purchase_orders import PurchaseOrderCreate
 from core.errors import AppError, workflow_violation
-from dto.procurement import CreatePo, PoCommand, PoLifecycleInput, PoResult, PoStatus
+from dto.approvals import DecisionResult
+from dto.procurement import CreatePo, PoCommand, PoLifecycleInput, PoResult, PoStatus, PoView
 from models.procurement import PurchaseOrder
 from services.common import idempotency
 from services.identity import Principal
 from services.procurement import purchase_order_reads as purchase_order_views
 from services.procurement import purchase_orders as purchasing
+from services.procurement.purchase_orders import PURCHASE_ORDER
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
+from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
 
 T = TypeVar("T")
 
@@ -69,3 +73,24 @@ async def run_command(request: Request, client: Any, po_id: int, update: Any, co
     result: PoResult = await transition(client, purchase_order_workflow_id(po_id), update, command,
                                         update_id(request, command.action), gone)
     return result
+
+
+async def settle_po(client: Client, po_id: int, instance_id: int, result: DecisionResult | None) -> None:
+    """Once this returns, a final decision's outcome (or a cancellation's, `result` None) shows on the PO. A PO's
+    own lifecycle applies it as it decides (`settled`); the first lifecycles (`PurchaseOrder`) apply it after their
+    approval child ends."""
+    if result is None or (result.final and not result.settled):
+        await po_outcome_applied(client, po_id, instance_id)
+
+
+async def po_outcome_applied(client: Client, po_id: int, instance_id: int) -> None:
+    """Wait until a `PurchaseOrder` lifecycle has applied the outcome of its approval child `instance_id`."""
+
+    async def gone() -> AppError:
+        return AppError("WORKFLOW_VIOLATION", 409, f"Purchase order {po_id} is closed")
+
+    await transition(client, purchase_order_workflow_id(po_id), PurchaseOrderV1Workflow.settled, instance_id,
+                     None, gone, result_type=PoView)
+
+
+register_outcome_wait(PURCHASE_ORDER, settle_po)

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import Query, Request
 
-from api.approvals.decisions import decide, open_step, settle_po
+from api.approvals.decisions import decide, open_step
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, SafeStr
 from api.contracts.wire import paged
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.procurement import purchase_order_calls
-from api.procurement.purchase_order_calls import rendered, run_command
+from api.procurement.purchase_order_calls import rendered, run_command, settle_po
 from api.procurement.schemas.purchase_orders import (
     ApprovalBody,
     LineItem,

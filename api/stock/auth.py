@@ -22,7 +22,7 @@ from api.deps import (
     require,
 )
 from api.stock.common import StockBody, stock_router
-from api.stock.users import StockRole
+from api.stock.schemas.users import StockRole
 from core.errors import AppError
 from core.permissions import Perm
 from core.security import IssuedToken

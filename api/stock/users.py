@@ -2,14 +2,15 @@
 may read themself. Ids are user uids; roles render upper case. Deleting is a soft delete (users are named
 by documents and the audit trail): the user becomes inactive and their sessions are revoked."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Response
-from pydantic import AfterValidator, ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import PageDep, StockBody, stock_router, with_total
+from api.stock.schemas.users import StockRole
 from core.errors import access_denied
 from core.permissions import Perm, has_permission
 from services import identity
@@ -18,15 +19,6 @@ from services.stock import users
 
 router = stock_router(tags=["stock: users"])
 ADMIN = Perm.MANAGE_USERS
-
-
-def _stock_role(value: str) -> str:
-    if value.strip().upper() not in users.STOCK_ROLES:
-        raise ValueError(f"Role must be one of {', '.join(users.STOCK_ROLES)}")
-    return value.strip().upper()
-
-
-StockRole = Annotated[str, AfterValidator(_stock_role)]
 
 
 class UserChange(StockBody):

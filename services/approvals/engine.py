@@ -1,6 +1,8 @@
 """Approval records: plans from templates, instances, tasks (the inbox rows), decisions, escalations.
 Called from the approval workflow's activities; never commits."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +14,6 @@ from core.errors import AppError, not_found
 from core.settings import get_settings
 from core.timeutil import iso_z, utcnow
 from dto.approvals import (
-    ApprovalAction,
     ApprovalOutcome,
     ApprovalStatus,
     DecisionEffect,
@@ -22,7 +23,6 @@ from dto.approvals import (
 )
 from models.approvals import ApprovalInstance, ApprovalTask, ApprovalTemplate, ApprovalTemplateStep
 from models.identity import User
-from models.procurement import PurchaseOrder, PurchaseOrderHistory
 from services import audit, notifications
 from services.common.guards import claim_operation
 
@@ -179,33 +179,33 @@ def record_decision(session: Session, effect: DecisionEffect) -> TaskView:
                  payload_diff={"status": {"old": "pending", "new": decision.action.value},
                                "step_number": {"old": None, "new": task.step_number},
                                "comments": {"old": None, "new": decision.comments}})
-    HISTORY_HOOKS.get(instance.reference_type, lambda *a: None)(session, instance, effect)
+    entity = APPROVED_ENTITIES.get(instance.reference_type)
+    if entity is not None and entity.on_decision is not None:
+        entity.on_decision(session, instance, effect)
     session.flush()
     return task_view(task)
 
 
-def _purchase_order_history(session: Session, instance: ApprovalInstance, effect: DecisionEffect) -> None:
-    po = session.get(PurchaseOrder, instance.reference_id)
-    if po is None:
-        return
-    action = effect.decision.action
-    to_status = ("pending_approval" if not effect.final else "approved" if action == ApprovalAction.APPROVED
-                 else "draft")
-    session.add(PurchaseOrderHistory(purchase_order_id=po.id, user_id=effect.decision.actor.id, action=action.value,
-                                     from_status="pending_approval", to_status=to_status,
-                                     comments=effect.decision.comments, po_total_at_action=po.total_amount,
-                                     po_revision_at_action=po.revision_number,
-                                     ip_address=effect.decision.actor.ip_address))
+DecisionHook = Callable[[Session, ApprovalInstance, DecisionEffect], None]
 
 
-def _transfer_decided(session: Session, instance: ApprovalInstance, effect: DecisionEffect) -> None:
-    from services.stock import transfers as stock_transfers  # noqa: PLC0415 - a transfer opens its approval here
+@dataclass(frozen=True)
+class ApprovedEntity:
+    """What the engine knows of a kind of entity that asks for approvals. The area that owns the entity registers
+    it (`register_entity`), so the engine imports none of its callers."""
 
-    stock_transfers.on_decision(session, instance.reference_id, effect)
+    label: str  # "Purchase order": how messages name it
+    on_decision: DecisionHook | None = None  # what a decision does to the entity, in the decision's transaction
+    submitted_by: str | None = None  # the call that asks, when the entity's own lifecycle runs its approval
+    # its number and status now (the inbox's "Purchase order PO-… is now approved"); None: not found
+    state_of: Callable[[Session, int], tuple[str, str] | None] | None = None
 
 
-# What a decision does to the entity it decides, in the decision's own transaction.
-HISTORY_HOOKS = {"purchase_order": _purchase_order_history, "transfer": _transfer_decided}
+APPROVED_ENTITIES: dict[str, ApprovedEntity] = {}
+
+
+def register_entity(reference_type: str, entity: ApprovedEntity) -> None:
+    APPROVED_ENTITIES[reference_type] = entity
 
 
 def finish(session: Session, outcome: ApprovalOutcome) -> ApprovalOutcome:

@@ -12,9 +12,9 @@ from core.errors import AppError, not_found
 from core.numbering import dated_number
 from core.settings import get_settings
 from core.timeutil import utcnow
-from dto.approvals import ApprovalOutcome, ApprovalRequest, ApprovalStatus, StepEffect
+from dto.approvals import ApprovalAction, ApprovalOutcome, ApprovalRequest, ApprovalStatus, DecisionEffect, StepEffect
 from dto.procurement import PoCommand, PoResult, PoStatus, PoView
-from models.approvals import ApprovalTemplate
+from models.approvals import ApprovalInstance, ApprovalTemplate
 from models.catalog import Material, Supplier
 from models.procurement import PurchaseOrder, PurchaseOrderHistory, PurchaseOrderLine
 from services import audit
@@ -33,6 +33,8 @@ CANCELLABLE = (PoStatus.DRAFT, PoStatus.PENDING_APPROVAL, PoStatus.APPROVED, PoS
 DECIMAL_FIELDS = frozenset({"tax_amount", "shipping_cost", "discount_amount", "quantity_ordered", "unit_price",
                             "discount_percent"})
 DATE_FIELDS = frozenset({"required_date", "expected_delivery_date"})
+
+PURCHASE_ORDER = "purchase_order"  # the reference type of its approval requests and audit rows
 
 
 def typed(values: dict[str, Any]) -> dict[str, Any]:
@@ -403,3 +405,28 @@ def refresh_receipt_status(session: Session, po_id: int, locked_po: PurchaseOrde
                      action_type=f"PO_{target.value.upper()}", payload_diff={"status": {"old": before, "new": target}})
         session.flush()
     return po
+
+
+def decision_history(session: Session, instance: ApprovalInstance, effect: DecisionEffect) -> None:
+    """The approval engine's hook: a decision on a PO's approval writes its history row."""
+    po = session.get(PurchaseOrder, instance.reference_id)
+    if po is None:
+        return
+    action = effect.decision.action
+    to_status = ("pending_approval" if not effect.final else "approved" if action == ApprovalAction.APPROVED
+                 else "draft")
+    session.add(PurchaseOrderHistory(purchase_order_id=po.id, user_id=effect.decision.actor.id, action=action.value,
+                                     from_status="pending_approval", to_status=to_status,
+                                     comments=effect.decision.comments, po_total_at_action=po.total_amount,
+                                     po_revision_at_action=po.revision_number,
+                                     ip_address=effect.decision.actor.ip_address))
+
+
+def number_and_status(session: Session, po_id: int) -> tuple[str, str] | None:
+    po = session.get(PurchaseOrder, po_id)
+    return None if po is None else (po.po_number, po.status)
+
+
+approvals.register_entity(PURCHASE_ORDER, approvals.ApprovedEntity(
+    "Purchase order", on_decision=decision_history, submitted_by="POST /api/v1/workflows/po/{po_id}/submit",
+    state_of=number_and_status))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from core.errors import not_found
 from core.timeutil import iso_z
 from models.approvals import ApprovalInstance
 from models.catalog import Material
@@ -17,9 +18,8 @@ from models.identity import User
 from models.stock import Location, Transfer, TransferLine
 from services.identity import Principal
 from services.stock import access as stock_access
-from services.stock import transfer_reads as stock_transfer_views
-from services.stock import transfers as stock_transfers
 from services.stock.documents import by_id
+from services.stock.records import as_uuid
 from services.stock.views import item_ref, location_ref, user_ref
 
 COMPLETED, REJECTED = "COMPLETED", "REJECTED"
@@ -94,15 +94,15 @@ def list_transfers(session: Session, user: Principal, *, from_location: str | No
         query = query.where(Transfer.request_date <= end)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Transfer.request_date.desc(), Transfer.id.desc()).offset(offset).limit(limit))
-    return stock_transfer_views.render_many(session, list(rows)), total
+    return render_many(session, list(rows)), total
 
 
 def get_transfer(session: Session, user: Principal, transfer_uid: str) -> dict[str, Any]:
-    view = stock_transfers.current_view(session, transfer_uid)
-    transfer = session.get(Transfer, view.id)
-    assert transfer is not None
+    transfer = session.scalars(select(Transfer).where(Transfer.uid == as_uuid(transfer_uid, "Transfer"))).first()
+    if transfer is None:
+        raise not_found("Transfer", transfer_uid)
     if not stock_access.sees_all_locations(user):
         mine = stock_access.assigned_location_ids(session, user.id)
         if transfer.from_location_id not in mine and transfer.to_location_id not in mine:
             stock_access.ensure_location_access(session, user, transfer.from_location_id)
-    return view.body
+    return render_many(session, [transfer])[0]

@@ -26,6 +26,7 @@ from dto.approvals import (
 )
 from dto.identity import Actor
 from dto.stock import CreateTransfer, TransferDecisionEffect, TransferResult, TransferStatus, TransferView
+from models.approvals import ApprovalInstance
 from models.catalog import Material
 from models.stock import Location, LocationStock, Transfer, TransferLine
 from services import audit
@@ -160,10 +161,10 @@ def _movement(transfer: Transfer, line: TransferLine, period_id: int, actor: Act
                     source_key=f"transfer:{transfer.id}:line:{line.line_number}:{kind}")
 
 
-def on_decision(session: Session, transfer_id: int, effect: DecisionEffect) -> None:
+def on_decision(session: Session, instance: ApprovalInstance, effect: DecisionEffect) -> None:
     """The approval engine's hook: an approval moves the stock in the decision's transaction."""
     if effect.final and effect.decision.action == ApprovalAction.APPROVED:
-        complete(session, transfer_id, effect.decision.actor)
+        complete(session, instance.reference_id, effect.decision.actor)
 
 
 def apply_outcome(session: Session, transfer_uid: str, outcome: ApprovalOutcome) -> TransferView:
@@ -250,4 +251,4 @@ def _location(session: Session, uid: str) -> Location:
     return stock_records.by_uid(session, Location, uid, "Location")
 
 
-
+approvals.register_entity("transfer", approvals.ApprovedEntity("Transfer", on_decision=on_decision))
