@@ -13,12 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from api.contracts.errors import AerospaceError, ConsoleError, ErpError, StockError, error_responses
 from core.errors import AppError, refused_data
 
 log = logging.getLogger("api.errors")
@@ -47,6 +49,8 @@ RESTATED: dict[Dialect, dict[str, int]] = {Dialect.STOCK: {"INVALID_STATUS": 400
 # business 400s of its Error Codes table; every other error says its HTTP phrase ("Bad Request" for validation).
 STOCK_STATUS_MESSAGES = {"INSUFFICIENT_STOCK": "Insufficient Stock", "PERIOD_CLOSED": "Period Closed",
                          "NO_OPEN_PERIOD": "No Open Period", "INVALID_STATUS": "Invalid Status"}
+ERROR_MODELS: dict[Dialect, type[BaseModel]] = {Dialect.BATTERY_PACK: ConsoleError, Dialect.ERP: ErpError,
+                                               Dialect.AEROSPACE: AerospaceError, Dialect.STOCK: StockError}
 BATTERY_PACK_PATHS = ("/api/v1/skus", "/api/v1/batches", "/api/v1/modules", "/api/v1/packs")
 
 
@@ -60,6 +64,7 @@ def dialect_router(dialect: Dialect, **kwargs: Any) -> APIRouter:
             super().__init__(*args, **route_kwargs)
             self.dialect = dialect
 
+    kwargs.setdefault("responses", error_responses(ERROR_MODELS[dialect]))
     return APIRouter(route_class=DialectRoute, **kwargs)
 
 
