@@ -4,7 +4,7 @@ base and its optimistic-lock version (`version` in the body or `If-Match`)."""
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Header
@@ -26,6 +26,19 @@ UtcDateTime = Annotated[datetime, PlainSerializer(iso_z, return_type=str, when_u
 
 class WireModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class AerospacePage(BaseModel, Generic[T]):
+    """A page of the aerospace dialect (`paged`)."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
 
 
 def page_count(total: int, page_size: int) -> int:
