@@ -14,7 +14,12 @@ class LocationRef(BaseModel):
     id: str
     code: str
     name: str
-    type: str | None = None  # only where the contract shows it
+
+
+class TypedLocationRef(LocationRef):
+    """Where the contract shows the location's type too."""
+
+    type: str
 
 
 class UserRef(BaseModel):
