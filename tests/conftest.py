@@ -2,14 +2,16 @@
 ports (so the suite runs beside `make run`). Isolation is by unique names and ids per test."""
 
 import asyncio
+import inspect
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
 import pytest
@@ -35,6 +37,7 @@ from core.search_attributes import ALL_KEYS  # noqa: E402
 from core.settings import Settings, get_settings  # noqa: E402
 from core.stack import PostgresCluster, free_port, temporal_binary  # noqa: E402
 from services import identity  # noqa: E402
+from tests.contracts.openapi_answers import OpenApiAnswers  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 PASSWORD = "s3cret-pass"
@@ -129,14 +132,44 @@ async def service_worker(temporal_client: Client, session_factory: sessionmaker[
 async def api(settings: Settings, engine: Engine, temporal_client: Client,
               service_worker: WorkerControl) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, engine, temporal_client)
+    answers = OpenApiAnswers(app.openapi())  # every answer is checked against the published document
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5555))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30,
+                                     event_hooks={"response": [answers.hook]}) as client:
             yield client
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+T = TypeVar("T")
+ANY_TRUTHY: Any = object()  # eventually() without `expected`: any truthy answer will do
+
+
+@overload
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, expected: Any = ..., timeout: float = ...,
+                     interval: float = ...) -> T: ...
+@overload
+async def eventually(probe: Callable[[], T | None], *, expected: Any = ..., timeout: float = ...,
+                     interval: float = ...) -> T: ...
+async def eventually(probe: Callable[[], Any], *, expected: Any = ANY_TRUTHY, timeout: float = 10.0,
+                     interval: float = 0.05) -> Any:
+    """Poll `probe` (sync or async) until it answers `expected` or, without `expected`, anything truthy; that
+    answer is returned. What happens elsewhere (a workflow, a signal, the worker's heartbeat) is not instant;
+    after `timeout` seconds an AssertionError names the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = probe()
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if (bool(answer) if expected is ANY_TRUTHY else answer == expected):
+            return answer
+        if time.monotonic() > deadline:
+            wanted = "a truthy answer" if expected is ANY_TRUTHY else f"{expected!r}"
+            raise AssertionError(f"not {wanted} within {timeout} s; the last answer was {answer!r}")
+        await asyncio.sleep(interval)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from scripts.demo.__main__ import V1, DemoLogin, DemoUser, Operator, Story, enlist_user, log_in
+from scripts.demo.kit import V1, DemoLogin, DemoUser, Operator, Story, enlist_user, log_in
 
 PO = f"{V1}/purchase-orders"
 PROCUREMENT_USERS = (

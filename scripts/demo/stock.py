@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from scripts.demo.__main__ import DemoError, DemoLogin, DemoUser, Operator, Story
+from scripts.demo.kit import DemoError, DemoLogin, DemoUser, Operator, Story
 
 API = "/api"
 STOCK_SESSION_COOKIE = "nuxt-session"

@@ -1,9 +1,7 @@
 """Builders for procurement tests: suppliers and materials straight in the database, POs through the API."""
 
-import asyncio
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -11,10 +9,9 @@ from sqlalchemy import select
 from core.db import session_scope
 from models.approvals import ApprovalInstance, ApprovalTask
 from models.catalog import Material, Supplier
-from tests.conftest import TestUser, unique
+from tests.conftest import TestUser, eventually, unique
 
 PO = "/api/v1/purchase-orders"
-T = TypeVar("T")
 
 
 def supplier_and_material(session_factory: Any) -> tuple[int, int]:
@@ -111,18 +108,6 @@ def approval_tasks(session_factory: Any, instance_id: int) -> list[dict[str, Any
         rows = session.scalars(select(ApprovalTask).where(ApprovalTask.workflow_instance_id == instance_id)
                                .order_by(ApprovalTask.step_number))
         return [{c.key: getattr(row, c.key) for c in ApprovalTask.__table__.columns} for row in rows]
-
-
-async def eventually(probe: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.05) -> T:
-    """Poll `probe` until it answers something truthy (bounded); the answer is returned."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last answer {answer!r})")
-        await asyncio.sleep(interval)
 
 
 async def open_tasks(session_factory: Any, instance_id: int, count: int) -> list[dict[str, Any]]:

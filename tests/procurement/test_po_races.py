@@ -11,14 +11,13 @@ from sqlalchemy import func, select
 from core.db import session_scope
 from models.approvals import ApprovalInstance
 from models.procurement import PurchaseOrder, PurchaseOrderHistory
-from tests.conftest import unique
+from tests.conftest import eventually, unique
 from tests.procurement.helpers import (
     PO,
     approval_instance,
     approval_tasks,
     decide,
     draft_po,
-    eventually,
     history_of,
     open_tasks,
     po_body,

@@ -24,7 +24,7 @@ from dto.identity import Actor
 from models.approvals import ApprovalTemplate, ApprovalTemplateStep
 from models.notifications import Notification
 from models.procurement import PurchaseOrder, PurchaseOrderLine
-from tests.conftest import unique
+from tests.conftest import eventually, unique
 from tests.procurement.helpers import (
     PO,
     approval_instance,
@@ -32,7 +32,6 @@ from tests.procurement.helpers import (
     contract_po_body,
     decide,
     draft_po,
-    eventually,
     history_of,
     open_tasks,
     po_body,

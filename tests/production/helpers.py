@@ -1,6 +1,5 @@
 """Builders and checks for the battery-pack console tests: every entity is made through the API."""
 
-import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -194,17 +193,6 @@ async def audit_actions(api: httpx.AsyncClient, c: Crew, entity_type: str, entit
 
 
 # --- Temporal ------------------------------------------------------------------------------------------
-
-async def eventually(probe: Callable[[], Awaitable[Any]], expected: Any, timeout: float = 10.0) -> Any:
-    """Poll `probe` until it returns `expected` (workflows learn of direct writes by signal)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value == expected or time.monotonic() > deadline:
-            assert value == expected
-            return value
-        await asyncio.sleep(0.05)
-
 
 async def pack_search_status(client: Client, pack_id: int) -> str | None:
     described = await client.get_workflow_handle(pack_workflow_id(pack_id)).describe()

@@ -7,7 +7,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.conftest import unique
+from tests.conftest import eventually, unique
 from tests.production.helpers import (
     V1,
     active_sku,
@@ -21,7 +21,6 @@ from tests.production.helpers import (
     dispose,
     draft_batch,
     error,
-    eventually,
     fetch,
     listing,
     new_module,
@@ -119,8 +118,8 @@ async def test_cell_ledger_capacity_and_seal(api, make_user, temporal_client):
     assert all(e["actor_id"] == c.production.id and e["timestamp"].endswith("Z") for e in entries)
     assert entries[1]["payload_diff"]["status"] == {"old": "DRAFT", "new": "IN_PROGRESS"}
     await eventually(lambda: batch_progress(temporal_client, batch["id"]),
-                     {"modules_total": 2, "modules_sealed": 1, "packs_total": 0, "packs_finalized": 0,
-                      "packs_passed": 0, "packs_failed": 0, "packs_quarantined": 0})
+                     expected={"modules_total": 2, "modules_sealed": 1, "packs_total": 0, "packs_finalized": 0,
+                               "packs_passed": 0, "packs_failed": 0, "packs_quarantined": 0})
 
 
 async def test_module_versions_guard_binds_and_seal(api, make_user):
@@ -235,7 +234,7 @@ async def test_pack_assembly_and_seal(api, make_user, temporal_client):
     first = data(await bind(modules[0]["id"], version=1))
     assert first["status"] == "IN_PROGRESS" and first["module_count"] == 1 and first["version"] == 2
     assert [m["id"] for m in first["modules"]] == [modules[0]["id"]]
-    await eventually(lambda: pack_search_status(temporal_client, pack["id"]), "IN_PROGRESS")
+    await eventually(lambda: pack_search_status(temporal_client, pack["id"]), expected="IN_PROGRESS")
 
     error(await bind(modules[0]["id"]), 409, "WORKFLOW_VIOLATION")  # bound here already
     err = error(await api.patch(f"{url}/seal", headers=c.production.headers), 409, "WORKFLOW_VIOLATION")
@@ -277,7 +276,7 @@ async def test_pack_created_with_modules_is_in_progress(api, make_user, temporal
     pack = await new_pack(api, c, batch["id"], [m["id"] for m in modules])
     assert pack["status"] == "IN_PROGRESS" and pack["module_count"] == 2 and pack["sku"] == sku
     assert sorted(m["id"] for m in pack["modules"]) == sorted(m["id"] for m in modules)
-    await eventually(lambda: pack_search_status(temporal_client, pack["id"]), "IN_PROGRESS")
+    await eventually(lambda: pack_search_status(temporal_client, pack["id"]), expected="IN_PROGRESS")
     sealed = data(await api.patch(f"{V1}/packs/{pack['id']}/seal", headers=c.production.headers))
     assert sealed["status"] == "READY_FOR_EOL"
 
@@ -327,8 +326,8 @@ async def test_disposition_quarantine_then_pass(api, make_user, temporal_client)
     assert held["version"] == pack["version"] + 1
     assert await pack_search_status(temporal_client, pack["id"]) == "READY_FOR_EOL"
     await eventually(lambda: batch_progress(temporal_client, batch["id"]),
-                     {"modules_total": 1, "modules_sealed": 1, "packs_total": 1, "packs_finalized": 0,
-                      "packs_passed": 0, "packs_failed": 0, "packs_quarantined": 1})
+                     expected={"modules_total": 1, "modules_sealed": 1, "packs_total": 1, "packs_finalized": 0,
+                               "packs_passed": 0, "packs_failed": 0, "packs_quarantined": 1})
 
     error(await api.patch(url, json={"disposition": "PASS", "version": pack["version"]}, headers=c.qa.headers),
           409, "VERSION_CONFLICT")
@@ -340,11 +339,11 @@ async def test_disposition_quarantine_then_pass(api, make_user, temporal_client)
     assert passed["status"] == "FINALIZED" and passed["disposition"] == "PASS"
     assert_timestamps_z(passed, "sealed_at", "finalized_at")
     await eventually(lambda: workflow_status(temporal_client, pack_workflow_id(pack["id"])),
-                     WorkflowExecutionStatus.COMPLETED)
+                     expected=WorkflowExecutionStatus.COMPLETED)
     assert await pack_search_status(temporal_client, pack["id"]) == "FINALIZED"
     await eventually(lambda: batch_progress(temporal_client, batch["id"]),
-                     {"modules_total": 1, "modules_sealed": 1, "packs_total": 1, "packs_finalized": 1,
-                      "packs_passed": 1, "packs_failed": 0, "packs_quarantined": 0})
+                     expected={"modules_total": 1, "modules_sealed": 1, "packs_total": 1, "packs_finalized": 1,
+                               "packs_passed": 1, "packs_failed": 0, "packs_quarantined": 0})
 
     for value in ("FAIL", "PASS", "QUARANTINE"):
         error(await api.patch(url, json={"disposition": value}, headers=c.qa.headers), 409, "WORKFLOW_VIOLATION")
@@ -367,7 +366,7 @@ async def test_disposition_fail_finalizes(api, make_user, temporal_client):
     failed = await dispose(api, c, pack["id"], "FAIL")
     assert failed["status"] == "FINALIZED" and failed["disposition"] == "FAIL"
     await eventually(lambda: workflow_status(temporal_client, pack_workflow_id(pack["id"])),
-                     WorkflowExecutionStatus.COMPLETED)
+                     expected=WorkflowExecutionStatus.COMPLETED)
     assert await pack_search_status(temporal_client, pack["id"]) == "FINALIZED"
     assert "PACK_DISPOSITION_FAIL" in [a["action_type"] for a in await audit_actions(api, c, "pack", pack["id"])]
 

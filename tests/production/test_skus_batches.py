@@ -4,7 +4,7 @@ import asyncio
 
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.conftest import unique
+from tests.conftest import eventually, unique
 from tests.production.helpers import (
     V1,
     active_sku,
@@ -18,7 +18,6 @@ from tests.production.helpers import (
     draft_batch,
     draft_sku,
     error,
-    eventually,
     expired_token,
     fetch,
     listing,
@@ -284,13 +283,13 @@ async def test_batch_complete_requires_sealed_modules_finalized_packs_and_a_pass
     expected = {"modules_total": 3, "modules_sealed": 3, "packs_total": 2, "packs_finalized": 2, "packs_passed": 1,
                 "packs_failed": 1, "packs_quarantined": 0}
     assert (await fetch(api, c, f"batches/{batch['id']}"))["progress"] == expected
-    await eventually(lambda: batch_progress(temporal_client, batch["id"]), expected)
+    await eventually(lambda: batch_progress(temporal_client, batch["id"]), expected=expected)
 
     done = data(await api.patch(complete, json={"version": batch["version"]}, headers=c.supervisor.headers))
     assert done["status"] == "COMPLETED" and done["progress"] == expected
     assert_timestamps_z(done, "started_at", "completed_at")
     await eventually(lambda: workflow_status(temporal_client, batch_workflow_id(batch["id"])),
-                     WorkflowExecutionStatus.COMPLETED)
+                     expected=WorkflowExecutionStatus.COMPLETED)
     assert await batch_search_status(temporal_client, batch["id"]) == "COMPLETED"
 
     # a completed batch takes no more work and no more transitions
@@ -373,12 +372,12 @@ async def test_batch_workflow_shows_status_and_progress(api, make_user, temporal
     batch = await draft_batch(api, c, sku["id"])
     assert await batch_search_status(temporal_client, batch["id"]) == "DRAFT"
     data(await api.patch(f"{V1}/batches/{batch['id']}/start", headers=c.production.headers))
-    await eventually(lambda: batch_search_status(temporal_client, batch["id"]), "IN_PROGRESS")
+    await eventually(lambda: batch_search_status(temporal_client, batch["id"]), expected="IN_PROGRESS")
     first = await sealed_module(api, c, batch["id"], 1)
     await new_module(api, c, batch["id"])
     await new_pack(api, c, batch["id"], [first["id"]])
     expected = {"modules_total": 2, "modules_sealed": 1, "packs_total": 1, "packs_finalized": 0,
                 "packs_passed": 0, "packs_failed": 0, "packs_quarantined": 0}
-    await eventually(lambda: batch_progress(temporal_client, batch["id"]), expected)
+    await eventually(lambda: batch_progress(temporal_client, batch["id"]), expected=expected)
     assert (await fetch(api, c, f"batches/{batch['id']}"))["progress"] == expected
     assert await workflow_status(temporal_client, batch_workflow_id(batch["id"])) == WorkflowExecutionStatus.RUNNING

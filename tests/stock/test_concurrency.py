@@ -21,9 +21,8 @@ from models.audit import AuditEntry
 from models.quality import NonConformance
 from models.stock import Delivery, LocationStock, StockIssue
 from services.stock.ledger import line_value, weighted_average
-from tests.conftest import MakeUser, unique
+from tests.conftest import MakeUser, eventually, unique
 from tests.conftest import TestUser as AppUser
-from tests.procurement.helpers import eventually
 from tests.stock.helpers import seed_item, seed_location, seed_stock
 from tests.stock.test_deliveries import delivered, error_of, ledger_of, new_site, post_delivery, stock_of
 from tests.stock.test_issues import issue_body, post_issue

@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from scripts.demo.__main__ import DEMO_USERS, DemoError, DemoResult, run_demo
+from scripts.demo.__main__ import DemoResult, run_demo
+from scripts.demo.console import DEMO_USERS
+from scripts.demo.kit import DemoError
 from tests.conftest import MakeUser
 from tests.conftest import TestUser as Admin
 from tests.system.test_stock_demo import assert_stock_state, assert_story_names_the_workflows

@@ -73,8 +73,9 @@ def test_the_supervisor_gives_up_naming_the_child_and_its_log(tmp_path: Path) ->
 
 # --- the real `make run` ---------------------------------------------------------------------------------------
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float) -> Any:
-    """The first truthy answer of `probe` (exceptions count as not yet), polled until the deadline."""
+def wait_until(probe: Callable[[], Any], what: str, timeout: float) -> Any:
+    """The first truthy answer of `probe` (exceptions count as not yet), polled until the deadline; blocking, for
+    the sync tests that wait on `make run` (a subprocess). Async tests use tests.conftest.eventually."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -178,12 +179,12 @@ def kill_and_await_recovery(run: Run, name: str) -> None:
     if name == "postgres":  # the supervised process is the postmaster itself
         assert int((run.data_dir / "pg" / "postmaster.pid").read_text().split()[0]) == pid
     os.kill(pid, signal.SIGKILL)
-    eventually(lambda: run.pids().get(name, pid) != pid, f"{name} restarted", 30)
-    eventually(run.ready, f"ready again after {name} was killed", 45)
+    wait_until(lambda: run.pids().get(name, pid) != pid, f"{name} restarted", 30)
+    wait_until(run.ready, f"ready again after {name} was killed", 45)
 
 
 def test_make_run_restarts_each_child_and_stops_cleanly(run: Run) -> None:
-    eventually(run.ready, "make run ready", 120)
+    wait_until(run.ready, "make run ready", 120)
     headers = sign_in(run)
     sku_id = active_sku(run, headers)
     create_batch(run, headers, sku_id)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from scripts.demo.__main__ import Operator, Story
+from scripts.demo.kit import Operator, Story
 from scripts.demo.stock import STOCK_SESSION_COOKIE, StockResult, StockUser, free_months, run_stock
 from tests.conftest import TestUser, unique
 from tests.stock.helpers import seed_location
