@@ -166,3 +166,23 @@ def test_the_areas_register_what_a_decision_does_to_their_entities():
     assert {"purchase_order", "transfer"} <= APPROVED_ENTITIES.keys()
     assert all(APPROVED_ENTITIES[kind].on_decision is not None for kind in ("purchase_order", "transfer"))
     assert "purchase_order" in OUTCOME_WAITS
+
+
+def routers() -> set[str]:
+    """The API modules that declare a router (a module-level `router = ...`)."""
+    found = set()
+    for name, path in MODULES.items():
+        if layer_of(name) == "api":
+            tree = ast.parse(path.read_text())
+            if any(isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "router" for t in node.targets)
+                   for node in tree.body):
+                found.add(name)
+    return found
+
+
+def test_routers_do_not_import_routers():
+    """What two routers share lives in a module of calls or schemas beside them (api/routes.py lists them all)."""
+    declared = routers()
+    assert len(declared) > 30  # the rule looks at the real routers
+    crossing = sorted((a, b) for a, b in EDGES if a in declared and b in declared)
+    assert not crossing, f"routers importing routers: {crossing}"
