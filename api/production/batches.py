@@ -10,7 +10,7 @@ from api.contracts.types import DbId
 from api.contracts.wire import IfMatch, VersionedBody, expected_version
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
-from api.production.schemas import BatchCreate, Page, listed, ok
+from api.production.schemas import BatchCreate, BatchOut, ConsoleAnswer, ConsolePage, Page, listed, ok
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from dto.production import BatchInput, BatchResult, BatchStatus, BatchView, CreateBatch, Transition
@@ -23,14 +23,14 @@ from workflows.production.batch import ProductionBatchWorkflow, batch_workflow_i
 router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/batches", tags=["battery-pack: batches"])
 
 
-@router.get("")
+@router.get("", response_model=ConsolePage[BatchOut])
 def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
              status: BatchStatus | None = None, sku_id: DbId | None = None) -> Any:
     items, total = list_batches(session, page.offset, page.size, status, sku_id)
     return listed(items, total, page)
 
 
-@router.get("/{batch_id}")
+@router.get("/{batch_id}", response_model=ConsoleAnswer[BatchOut])
 def get(batch_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_batch_view(session, batch_id))
 
@@ -45,7 +45,7 @@ def _prepare(session: Any, body: BatchCreate, key: str | None) -> tuple[int, Bat
     return idempotency.reserve_id(session, "batches", "batch", key), None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=ConsoleAnswer[BatchOut])
 async def create(body: BatchCreate, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.BATCH_CREATE)) -> Any:
     key = idempotency_key(request)
@@ -75,13 +75,13 @@ async def _move(request: Request, client: Any, user: Principal, batch_id: int, a
     return ok(await in_transaction(request, get_batch_view, batch_id))
 
 
-@router.patch("/{batch_id}/start")
+@router.patch("/{batch_id}/start", response_model=ConsoleAnswer[BatchOut])
 async def start(batch_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                 body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_START)) -> Any:
     return await _move(request, client, user, batch_id, "start", ProductionBatchWorkflow.start, body, if_match)
 
 
-@router.patch("/{batch_id}/complete")
+@router.patch("/{batch_id}/complete", response_model=ConsoleAnswer[BatchOut])
 async def complete(batch_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                    body: VersionedBody | None = None, user: Principal = require(Perm.BATCH_COMPLETE)) -> Any:
     return await _move(request, client, user, batch_id, "complete", ProductionBatchWorkflow.complete, body,

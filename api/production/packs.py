@@ -10,7 +10,18 @@ from api.contracts.types import DbId
 from api.contracts.wire import IfMatch, VersionedBody, expected_version
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.lifecycle import create_with_start, idempotency_key, notify, transition, update_id
-from api.production.schemas import BindModule, DispositionBody, PackCreate, Page, listed, ok
+from api.production.schemas import (
+    BindModule,
+    ConsoleAnswer,
+    ConsolePage,
+    DispositionBody,
+    PackCreate,
+    PackOut,
+    PackRowOut,
+    Page,
+    listed,
+    ok,
+)
 from core.errors import AppError, workflow_violation
 from core.permissions import Perm
 from dto.production import CreatePack, PackInput, PackResult, PackStatus, PackView, Transition
@@ -24,14 +35,14 @@ from workflows.production.pack import PackWorkflow, pack_workflow_id
 router = dialect_router(Dialect.BATTERY_PACK, prefix="/api/v1/packs", tags=["battery-pack: packs"])
 
 
-@router.get("")
+@router.get("", response_model=ConsolePage[PackRowOut])
 def list_all(session: SessionDep, _: CurrentUser, page: Annotated[Page, Depends()],
              status: PackStatus | None = None, batch_id: DbId | None = None, sku_id: DbId | None = None) -> Any:
     items, total = list_packs(session, page.offset, page.size, status, batch_id, sku_id)
     return listed(items, total, page)
 
 
-@router.get("/{pack_id}")
+@router.get("/{pack_id}", response_model=ConsoleAnswer[PackOut])
 def get(pack_id: DbId, session: SessionDep, _: CurrentUser) -> Any:
     return ok(get_pack_view(session, pack_id))
 
@@ -46,7 +57,7 @@ def _prepare(session: Any, body: PackCreate, key: str | None) -> tuple[int, Pack
     return idempotency.reserve_id(session, "packs", "pack", key), None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=ConsoleAnswer[PackOut])
 async def create(body: PackCreate, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     key = idempotency_key(request)
@@ -63,7 +74,7 @@ async def create(body: PackCreate, request: Request, client: TemporalDep,
     return ok(await in_transaction(request, get_pack_view, pack_id), status=201)
 
 
-@router.patch("/{pack_id}/bind-module")
+@router.patch("/{pack_id}/bind-module", response_model=ConsoleAnswer[PackOut])
 async def bind_module(pack_id: DbId, body: BindModule, request: Request, client: TemporalDep,
                       if_match: IfMatch = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     pack = await in_transaction(request, production.bind_module, user.id, pack_id, body.module_id,
@@ -85,13 +96,13 @@ async def _move(request: Request, client: Any, user: Principal, pack_id: int, ac
     return ok(await in_transaction(request, get_pack_view, pack_id))
 
 
-@router.patch("/{pack_id}/seal")
+@router.patch("/{pack_id}/seal", response_model=ConsoleAnswer[PackOut])
 async def seal(pack_id: DbId, request: Request, client: TemporalDep, if_match: IfMatch = None,
                body: VersionedBody | None = None, user: Principal = require(Perm.PACK_ASSEMBLE)) -> Any:
     return await _move(request, client, user, pack_id, "seal", PackWorkflow.seal, expected_version(body, if_match))
 
 
-@router.patch("/{pack_id}/disposition")
+@router.patch("/{pack_id}/disposition", response_model=ConsoleAnswer[PackOut])
 async def disposition(pack_id: DbId, body: DispositionBody, request: Request, client: TemporalDep,
                       if_match: IfMatch = None, user: Principal = require(Perm.PACK_DISPOSITION)) -> Any:
     return await _move(request, client, user, pack_id, "disposition", PackWorkflow.disposition,

@@ -1,14 +1,19 @@
-"""Battery-pack console bodies (the contract leaves them open; issue 2 defines them) and its envelope."""
+"""Battery-pack console bodies (the contract leaves them open; issue 2 defines them) and its envelope.
+
+The answers are built in services/production/reads.py (`SkuView`, `BatchView`, …) and rendered by `ok()`/`listed()`
+as a `WireResponse`; the `...Out` models and the `ConsoleAnswer`/`ConsolePage` envelopes below only document them
+(`response_model=`: FastAPI does not re-validate a returned Response). They describe the wire exactly: every key is
+always present (null when empty), numbers are JSON numbers, timestamps ISO 8601 UTC with `Z`."""
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.contracts.types import DbId, PageNumber
-from api.contracts.wire import Body, VersionedBody, WireResponse
-from dto.production import Disposition
+from api.contracts.wire import Body, Money, UtcDateTime, VersionedBody, WireModel, WireResponse
+from dto.production import BatchStatus, Disposition, ModuleStatus, PackStatus, SkuStatus
 
 Serial = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 MAX_PAGE_SIZE = 100
@@ -53,6 +58,148 @@ class DispositionBody(VersionedBody):
     disposition: Disposition
     notes: str | None = Field(default=None, max_length=2_000)
 
+
+# --- answers (documentation only) --------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class ConsoleMeta(BaseModel):
+    """A list's paging: the total count of matching records, the page (from 1) and its size."""
+
+    totalCount: int  # noqa: N815 - the contract's spelling
+    page: int
+    pageSize: int  # noqa: N815
+
+
+class ConsoleAnswer(BaseModel, Generic[T]):
+    """The console's success envelope for one record: `{"success": true, "data": {...}}` (no `meta`)."""
+
+    success: Literal[True]
+    data: T
+
+
+class ConsolePage(BaseModel, Generic[T]):
+    """The console's success envelope for a list: `{"success": true, "data": [...], "meta": {...}}`."""
+
+    success: Literal[True]
+    data: list[T]
+    meta: ConsoleMeta
+
+
+class SkuOut(WireModel):
+    """A SKU blueprint."""
+
+    id: int
+    uid: str
+    sku_code: str
+    name: str
+    chemistry: str | None
+    nominal_voltage_v: Money | None
+    capacity_ah: Money | None
+    cells_per_module: int
+    modules_per_pack: int
+    status: SkuStatus
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class BatchProgressOut(WireModel):
+    """How far a batch is: its modules (sealed of all) and packs (finalized, passed, failed, quarantined)."""
+
+    modules_total: int
+    modules_sealed: int
+    packs_total: int
+    packs_finalized: int
+    packs_passed: int
+    packs_failed: int
+    packs_quarantined: int
+
+
+class BatchOut(WireModel):
+    """A production batch with its SKU (eager-loaded) and its progress."""
+
+    id: int
+    uid: str
+    batch_number: str
+    sku_id: int
+    sku: SkuOut
+    target_quantity: int
+    status: BatchStatus
+    progress: BatchProgressOut
+    version: int
+    started_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class CellOut(WireModel):
+    """A cell of a module's ledger, at its position."""
+
+    cell_serial: str
+    position: int
+    bound_at: UtcDateTime
+    bound_by: int | None
+
+
+class ModuleFields(WireModel):
+    id: int
+    uid: str
+    serial_number: str
+    batch_id: int
+    pack_id: int | None
+    status: ModuleStatus
+    cell_count: int
+    sealed_at: UtcDateTime | None
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class ModuleOut(ModuleFields):
+    """A module with its cell ledger, in position order."""
+
+    cells: list[CellOut]
+
+
+class ModuleRowOut(ModuleFields):
+    """A module as a list or a pack shows it: `cells` is null (`GET /api/v1/modules/{id}` has them)."""
+
+    cells: None
+
+
+class PackFields(WireModel):
+    id: int
+    uid: str
+    serial_number: str
+    batch_id: int
+    sku: SkuOut
+    status: PackStatus
+    disposition: Disposition | None
+    disposition_notes: str | None
+    module_count: int
+    sealed_at: UtcDateTime | None
+    finalized_at: UtcDateTime | None
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class PackOut(PackFields):
+    """A pack with its SKU and its modules (by id; each without its cells)."""
+
+    modules: list[ModuleRowOut]
+
+
+class PackRowOut(PackFields):
+    """A pack as a list shows it: `modules` is null (`GET /api/v1/packs/{id}` has them)."""
+
+    modules: None
+
+
+# --- paging and rendering ----------------------------------------------------------------------------------------
 
 class Page:
     """`page` and `pageSize` query parameters, capped."""
