@@ -7,20 +7,31 @@ from fastapi import Query
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, SafeStr
-from api.contracts.wire import paged
+from api.contracts.wire import AerospacePage, UtcDateTime, WireModel, paged
 from api.deps import SessionDep, require
 from core.permissions import Perm
-from core.timeutil import iso_z
 from models.audit import AuditEntry
 from services import audit
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/audit-trail", tags=["audit"])
 
 
-def entry_out(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "actor_id": entry.actor_id, "entity_type": entry.entity_type,
-            "entity_id": entry.entity_id, "action_type": entry.action_type, "timestamp": iso_z(entry.timestamp),
-            "payload_diff": entry.payload_diff, "ip_address": entry.ip_address, "request": entry.request}
+class AuditEntryOut(WireModel):
+    """One data-changing call: who (`actor_id`, null for the system), what, when, the change and where from."""
+
+    id: int
+    actor_id: int | None
+    entity_type: str
+    entity_id: str
+    action_type: str
+    timestamp: UtcDateTime
+    payload_diff: dict[str, Any]
+    ip_address: str | None
+    request: str | None
+
+
+def entry_out(entry: AuditEntry) -> AuditEntryOut:
+    return AuditEntryOut.model_validate(entry)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -33,8 +44,8 @@ def list_audit_trail(session: SessionDep, entity_type: SafeStr | None = None, en
                      actor_id: DbId | None = None, action_type: SafeStr | None = None,
                      since: datetime | None = Query(None, alias="from"),
                      until: datetime | None = Query(None, alias="to"),
-                     page: PageNumber = 1, page_size: int = Query(50, ge=1, le=500)) -> Any:
+                     page: PageNumber = 1, page_size: int = Query(50, ge=1, le=500)) -> AerospacePage[AuditEntryOut]:
     rows, total = audit.search(session, (page - 1) * page_size, page_size, entity_type=entity_type,
                                      entity_id=entity_id, actor_id=actor_id, action_type=action_type,
                                      since=_as_utc(since), until=_as_utc(until))
-    return paged([entry_out(r) for r in rows], total, page, page_size)
+    return AerospacePage[AuditEntryOut].model_validate(paged([entry_out(r) for r in rows], total, page, page_size))

@@ -1,17 +1,43 @@
 """`/health` and `/health/ready` (battery-rul contract), both public."""
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.contracts.dialects import Dialect, dialect_router
+from api.contracts.wire import WireModel
 from core.heartbeat import worker_silence
 from core.settings import get_settings
 
 router = dialect_router(Dialect.AEROSPACE, tags=["health"])
+
+Link = Literal["connected", "disconnected"]
+
+
+class HealthOut(WireModel):
+    status: Literal["healthy"]
+    service: str
+    version: str
+    environment: str
+
+
+class ReadyOut(WireModel):
+    """Each part's state: the database, Temporal, and a worker on the task queue (`unknown` without the database)."""
+
+    status: Literal["ready", "not_ready"]
+    service: str
+    database: Link
+    temporal: Link
+    worker: Literal["running", "stopped", "unknown"]
+
+
+class NotReadyOut(ReadyOut):
+    """The 503: `status` is `not_ready` and `error` names the parts that are down."""
+
+    error: str
 
 
 def _identity() -> dict[str, Any]:
@@ -20,8 +46,8 @@ def _identity() -> dict[str, Any]:
 
 
 @router.get("/health")
-def health() -> Any:
-    return {"status": "healthy", **_identity()}
+def health() -> HealthOut:
+    return HealthOut(status="healthy", **_identity())
 
 
 def _worker_silence(request: Request) -> float | None:
@@ -38,8 +64,9 @@ async def _temporal_ok(request: Request) -> None:
         await client.service_client.check_health()
 
 
-@router.get("/health/ready")
-async def ready(request: Request) -> Any:
+@router.get("/health/ready", response_model=ReadyOut,
+            responses={503: {"model": NotReadyOut, "description": "Not ready (`Retry-After` seconds)"}})
+async def ready(request: Request) -> ReadyOut | JSONResponse:
     """Ready when the database, Temporal and a worker all answer; each part says how it is, and `error` names
     the parts that are down."""
     body: dict[str, Any] = {"status": "ready", "service": get_settings().service_name,
@@ -64,4 +91,4 @@ async def ready(request: Request) -> Any:
     if errors:
         return JSONResponse({**body, "status": "not_ready", "error": "; ".join(errors)}, status_code=503,
                             headers={"Retry-After": "5"})
-    return body
+    return ReadyOut(**body)

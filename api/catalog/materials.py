@@ -2,7 +2,8 @@
 
 Both request forms are accepted and every answer carries both contracts' names. A body that names
 `material_code` is an ERP body: its errors answer in the ERP dialect, validation failures as the ERP's 400
-`{"error": "Validation failed", "details": [{"field", "message"}]}`."""
+`{"error": "Validation failed", "details": [{"field", "message"}]}`; so the writes that take a body document
+both dialects' error bodies."""
 
 import json
 from collections.abc import Iterator
@@ -15,8 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from api.catalog.schemas import (
     MAX_PAGE_SIZE,
     CategoryCreate,
+    CategoryOut,
     CategoryUpdate,
+    DeletedOut,
     MaterialCreate,
+    MaterialOut,
+    MaterialPage,
     MaterialUpdate,
     Paging,
     PathId,
@@ -25,8 +30,9 @@ from api.catalog.schemas import (
     material_out,
 )
 from api.contracts.dialects import Dialect, dialect_router
+from api.contracts.errors import ERROR_STATUSES, AerospaceError, ErpError
 from api.contracts.types import DbId, PageNumber, PageSize, SafeStr
-from api.contracts.wire import IfMatch, expected_version, paged
+from api.contracts.wire import AerospacePage, IfMatch, expected_version, page_count, paged
 from api.deps import SessionDep, require
 from core.errors import AppError
 from core.permissions import Perm
@@ -39,6 +45,10 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/materials", tags=["ma
 
 DEFAULT_PAGE_SIZE = 50  # the ERP's default; the aerospace contract names none and always sends page_size
 ERP_FIELD_ERRORS = frozenset({"DUPLICATE_CODE", "VALIDATION_ERROR"})
+# A write's errors: the aerospace body's, or the ERP's when the body named `material_code`.
+EITHER_DIALECT_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": AerospaceError | ErpError, "description": description}
+    for status, description in ERROR_STATUSES.items()}
 
 
 async def erp_body(request: Request) -> bool:
@@ -80,32 +90,33 @@ def _code_field(erp: bool) -> str:
 
 @router.get("/categories", dependencies=[require(Perm.VIEW_MATERIALS)])
 def list_categories(session: SessionDep, paging: Annotated[Paging, Depends()],
-                    parent_id: DbId | None = None) -> Any:
+                    parent_id: DbId | None = None) -> AerospacePage[CategoryOut]:
     rows, total = materials.list_categories(session, paging.offset, paging.size, parent_id)
-    return paged([category_out(c) for c in rows], total, paging.page, paging.size)
+    return AerospacePage[CategoryOut].model_validate(
+        paged([category_out(c) for c in rows], total, paging.page, paging.size))
 
 
 @router.post("/categories", status_code=201)
 def create_category(body: CategoryCreate, session: SessionDep,
-                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> CategoryOut:
     return category_out(materials.create_category(session, user.id, body.model_dump(exclude_unset=True)))
 
 
 @router.get("/categories/{category_id}", dependencies=[require(Perm.VIEW_MATERIALS)])
-def get_category(category_id: PathId, session: SessionDep) -> Any:
+def get_category(category_id: PathId, session: SessionDep) -> CategoryOut:
     return category_out(materials.get_category(session, category_id))
 
 
 @router.put("/categories/{category_id}")
 def update_category(category_id: PathId, body: CategoryUpdate, session: SessionDep,
-                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> CategoryOut:
     changes = body.model_dump(exclude_unset=True)
     return category_out(materials.update_category(session, user.id, category_id, changes))
 
 
 @router.delete("/categories/{category_id}")
 def delete_category(category_id: PathId, session: SessionDep,
-                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> DeletedOut:
     materials.delete_category(session, user.id, category_id)
     return deleted("Category", category_id)
 
@@ -116,18 +127,20 @@ def delete_category(category_id: PathId, session: SessionDep,
 def list_materials(session: SessionDep, page: PageNumber = 1,
                    page_size: PageSize | None = None, per_page: PageSize | None = None,
                    category_id: DbId | None = None, material_type: MaterialType | None = None,
-                   status: MaterialStatus | None = None, search: SafeStr | None = Query(None, max_length=200)) -> Any:
+                   status: MaterialStatus | None = None,
+                   search: SafeStr | None = Query(None, max_length=200)) -> MaterialPage:
     """Both list shapes at once: aerospace `items`/`page_size`/`total_pages`, ERP `materials`/`per_page`."""
     size = min(page_size or per_page or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     filters = MaterialFilters(category_id, material_type, status, search)
     rows, total = materials.list_materials(session, (page - 1) * size, size, filters)
     items = [material_out(m, c) for m, c in rows]
-    return {**paged(items, total, page, size), "materials": items, "per_page": size}
+    return MaterialPage(items=items, total=total, page=page, page_size=size, total_pages=page_count(total, size),
+                        materials=items, per_page=size)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=EITHER_DIALECT_ERRORS)
 def create_material(erp: ErpBody, body: MaterialCreate, session: SessionDep,
-                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> MaterialOut:
     values = body.columns()
     if values.get("code") is None:
         raise _field_error(_code_field(erp), "Field required", "missing")
@@ -137,13 +150,13 @@ def create_material(erp: ErpBody, body: MaterialCreate, session: SessionDep,
 
 
 @router.get("/{material_id}", dependencies=[require(Perm.VIEW_MATERIALS)])
-def get_material(material_id: PathId, session: SessionDep) -> Any:
+def get_material(material_id: PathId, session: SessionDep) -> MaterialOut:
     return material_out(*materials.get_material(session, material_id))
 
 
-@router.put("/{material_id}")
+@router.put("/{material_id}", responses=EITHER_DIALECT_ERRORS)
 def update_material(erp: ErpBody, material_id: PathId, body: MaterialUpdate, session: SessionDep,
-                    if_match: IfMatch = None, user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    if_match: IfMatch = None, user: Principal = require(Perm.MANAGE_MATERIALS)) -> MaterialOut:
     with erp_answers(erp):
         material, category = materials.update_material(session, user.id, material_id, body.columns(),
                                                        expected_version(body, if_match), _code_field(erp))
@@ -152,6 +165,6 @@ def update_material(erp: ErpBody, material_id: PathId, body: MaterialUpdate, ses
 
 @router.delete("/{material_id}")
 def delete_material(material_id: PathId, session: SessionDep,
-                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> Any:
+                    user: Principal = require(Perm.MANAGE_MATERIALS)) -> DeletedOut:
     materials.delete_material(session, user.id, material_id)
     return deleted("Material", material_id)

@@ -1,6 +1,9 @@
 """Master-data bodies and views: aerospace categories, materials, parts, suppliers, certifications, and the
 ERP material body (`material_code`, `standard_cost`, stock levels, `custom_fields`) on the same path.
-Decimals inside, JSON numbers outside; dates ISO; timestamps with `Z`."""
+Decimals inside, JSON numbers outside; dates ISO; timestamps with `Z`.
+
+Answers are `…Out` models, the routes' response models: the `*_out` builders return them and FastAPI
+serialises them (an instance of the declared model is not validated again)."""
 
 from datetime import date
 from decimal import Decimal
@@ -10,7 +13,7 @@ from fastapi import Path, Query
 from pydantic import ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from api.contracts.types import INT4_MAX, DbId, PageNumber, SafeBody
-from api.contracts.wire import Money, UtcDateTime, VersionedBody, WireModel
+from api.contracts.wire import AerospacePage, Money, UtcDateTime, VersionedBody, WireModel
 from models.catalog import (
     Certification,
     Material,
@@ -71,8 +74,15 @@ class Paging:
         return (self.page - 1) * self.size
 
 
-def deleted(label: str, entity_id: int) -> dict[str, Any]:
-    return {"message": f"{label} {entity_id} deleted", "id": entity_id}
+class DeletedOut(WireModel):
+    """The answer of a DELETE: `{"message": "Part 7 deleted", "id": 7}`."""
+
+    message: str
+    id: int
+
+
+def deleted(label: str, entity_id: int) -> DeletedOut:
+    return DeletedOut(message=f"{label} {entity_id} deleted", id=entity_id)
 
 
 def _same(value: Any, info: ValidationInfo, other: str) -> Any:
@@ -107,8 +117,8 @@ class CategoryOut(WireModel):
     updated_at: UtcDateTime
 
 
-def category_out(category: MaterialCategory) -> dict[str, Any]:
-    return CategoryOut.model_validate(category).model_dump(mode="json")
+def category_out(category: MaterialCategory) -> CategoryOut:
+    return CategoryOut.model_validate(category)
 
 
 # --- materials ------------------------------------------------------------------------------------------
@@ -215,18 +225,36 @@ class MaterialOut(WireModel):
     category: CategoryRef | None
 
 
-def material_out(material: Material, category: MaterialCategory | None) -> dict[str, Any]:
+class MaterialPage(AerospacePage[MaterialOut]):
+    """`GET /materials`: both contracts' list at once, the aerospace page and the ERP's `materials`/`per_page`
+    (the same items twice)."""
+
+    materials: list[MaterialOut]
+    per_page: int
+
+
+class MaterialRef(WireModel):
+    """The material a bill-of-materials line or a catalogue entry names."""
+
+    id: int
+    part_number: str
+    material_code: str
+    name: str
+    unit_of_measure: str
+
+
+def material_out(material: Material, category: MaterialCategory | None) -> MaterialOut:
     derived = {"part_number": material.code, "material_code": material.code, "standard_cost": material.unit_cost,
                "category_name": category.name if category else None, "custom_fields": material.custom_fields or {},
                "category": CategoryRef.model_validate(category) if category else None}
     values = {field: getattr(material, field) for field in MaterialOut.model_fields if field not in derived}
     values.update(derived)
-    return MaterialOut.model_validate(values).model_dump(mode="json")
+    return MaterialOut.model_validate(values)
 
 
-def material_ref(material: Material) -> dict[str, Any]:
-    return {"id": material.id, "part_number": material.code, "material_code": material.code, "name": material.name,
-            "unit_of_measure": material.unit_of_measure}
+def material_ref(material: Material) -> MaterialRef:
+    return MaterialRef(id=material.id, part_number=material.code, material_code=material.code, name=material.name,
+                       unit_of_measure=material.unit_of_measure)
 
 
 # --- parts and their bill of materials ------------------------------------------------------------------
@@ -278,8 +306,8 @@ class PartOut(WireModel):
     updated_at: UtcDateTime
 
 
-def part_out(part: Part) -> dict[str, Any]:
-    return PartOut.model_validate(part).model_dump(mode="json")
+def part_out(part: Part) -> PartOut:
+    return PartOut.model_validate(part)
 
 
 class PartMaterialCreate(Body):
@@ -301,10 +329,20 @@ class PartMaterialOut(WireModel):
     notes: str | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    material: MaterialRef
 
 
-def part_material_out(line: PartMaterial, material: Material) -> dict[str, Any]:
-    return {**PartMaterialOut.model_validate(line).model_dump(mode="json"), "material": material_ref(material)}
+def part_material_out(line: PartMaterial, material: Material) -> PartMaterialOut:
+    values = {field: getattr(line, field) for field in PartMaterialOut.model_fields if field != "material"}
+    return PartMaterialOut.model_validate({**values, "material": material_ref(material)})
+
+
+class MaterialRemovedOut(WireModel):
+    """`DELETE /parts/{part_id}/materials/{material_id}`."""
+
+    message: str
+    part_id: int
+    material_id: int
 
 
 # --- suppliers and their catalogue ----------------------------------------------------------------------
@@ -368,8 +406,8 @@ class SupplierOut(WireModel):
     updated_at: UtcDateTime
 
 
-def supplier_out(supplier: Supplier) -> dict[str, Any]:
-    return SupplierOut.model_validate(supplier).model_dump(mode="json")
+def supplier_out(supplier: Supplier) -> SupplierOut:
+    return SupplierOut.model_validate(supplier)
 
 
 class SupplierMaterialCreate(Body):
@@ -397,10 +435,12 @@ class SupplierMaterialOut(WireModel):
     notes: str | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    material: MaterialRef
 
 
-def supplier_material_out(entry: SupplierMaterial, material: Material) -> dict[str, Any]:
-    return {**SupplierMaterialOut.model_validate(entry).model_dump(mode="json"), "material": material_ref(material)}
+def supplier_material_out(entry: SupplierMaterial, material: Material) -> SupplierMaterialOut:
+    values = {field: getattr(entry, field) for field in SupplierMaterialOut.model_fields if field != "material"}
+    return SupplierMaterialOut.model_validate({**values, "material": material_ref(material)})
 
 
 # --- certifications and their links ---------------------------------------------------------------------
@@ -453,8 +493,8 @@ class CertificationOut(WireModel):
     updated_at: UtcDateTime
 
 
-def certification_out(certification: Certification) -> dict[str, Any]:
-    return CertificationOut.model_validate(certification).model_dump(mode="json")
+def certification_out(certification: Certification) -> CertificationOut:
+    return CertificationOut.model_validate(certification)
 
 
 class LinkUpdate(Body):
@@ -485,5 +525,5 @@ class LinkOut(WireModel):
     updated_at: UtcDateTime
 
 
-def link_out(link: MaterialCertification) -> dict[str, Any]:
-    return LinkOut.model_validate(link).model_dump(mode="json")
+def link_out(link: MaterialCertification) -> LinkOut:
+    return LinkOut.model_validate(link)

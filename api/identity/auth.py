@@ -11,7 +11,20 @@ from starlette.concurrency import run_in_threadpool
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, unsafe_text
 from api.deps import ClientInfoDep, CurrentUser, SessionDep, before_sign_in, remember_sign_in, require
-from api.identity.schemas import UserCreate, attempt_out, user_out
+from api.identity.schemas import (
+    AllLoginHistoryOut,
+    LoginHistoryOut,
+    LoginOut,
+    MessageOut,
+    PermissionsOut,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    ValidateOut,
+    attempt_out,
+    user_attempt_out,
+    user_out,
+)
 from core.errors import AppError
 from core.permissions import ROLE_DESCRIPTIONS, Perm, parse_role, permissions_of
 from core.security import decode_token
@@ -75,12 +88,9 @@ def _require_fields(values: dict[str, str], *names: str) -> None:
                                        "input": None} for n in missing])
 
 
-def token_response(pair: TokenPair, with_user: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"access_token": pair.access.token, "refresh_token": pair.refresh.token,
-                            "token_type": "bearer", "expires_in": get_settings().access_token_seconds}
-    if with_user:
-        body["user"] = user_out(pair.user)
-    return body
+def _tokens(pair: TokenPair) -> dict[str, Any]:
+    return {"access_token": pair.access.token, "refresh_token": pair.refresh.token, "token_type": "bearer",
+            "expires_in": get_settings().access_token_seconds}
 
 
 def _login_and_commit(session: Session, login_name: str, password: str, client: ClientInfo) -> TokenPair:
@@ -99,18 +109,18 @@ def _login_and_commit(session: Session, login_name: str, password: str, client: 
 # work on a worker thread so one login does not stall every other request.
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, client: ClientInfoDep) -> Any:
+async def login(request: Request, session: SessionDep, client: ClientInfoDep) -> LoginOut:
     fields = await read_fields(request, "username", "email", "password")
     fields.setdefault("username", fields.get("email", ""))
     _require_fields(fields, "username", "password")
     before = before_sign_in(request)
     pair = await run_in_threadpool(_login_and_commit, session, fields["username"], fields["password"], client)
     remember_sign_in(request, pair, before)
-    return token_response(pair, with_user=True)
+    return LoginOut(**_tokens(pair), user=user_out(pair.user))
 
 
 @router.post("/refresh")
-async def refresh(request: Request, session: SessionDep) -> Any:
+async def refresh(request: Request, session: SessionDep) -> TokenOut:
     fields = await read_fields(request, "refresh_token")
     _require_fields(fields, "refresh_token")
     try:
@@ -118,60 +128,60 @@ async def refresh(request: Request, session: SessionDep) -> Any:
     except AppError as exc:
         raise AppError("INVALID_REFRESH_TOKEN", 401, "Invalid refresh token") from exc
     pair = await run_in_threadpool(identity.refresh, session, claims)
-    return token_response(pair, with_user=False)
+    return TokenOut(**_tokens(pair))
 
 
 @router.post("/logout")
-def logout(user: CurrentUser, session: SessionDep, client: ClientInfoDep) -> Any:
+def logout(user: CurrentUser, session: SessionDep, client: ClientInfoDep) -> MessageOut:
     identity.logout(session, user, client)
-    return {"message": "Successfully logged out"}
+    return MessageOut(message="Successfully logged out")
 
 
 @router.post("/change-password")
-async def change_password(request: Request, user: CurrentUser, session: SessionDep) -> Any:
+async def change_password(request: Request, user: CurrentUser, session: SessionDep) -> MessageOut:
     fields = await read_fields(request, "current_password", "new_password")
     _require_fields(fields, "current_password", "new_password")
     await run_in_threadpool(identity.change_password, session, user, fields["current_password"],
                             fields["new_password"])
-    return {"message": "Password changed successfully"}
+    return MessageOut(message="Password changed successfully")
 
 
 @router.get("/me")
-def me(user: CurrentUser, session: SessionDep) -> Any:
+def me(user: CurrentUser, session: SessionDep) -> UserOut:
     return user_out(identity.get_user(session, user.id))
 
 
 @router.get("/validate")
-def validate(user: CurrentUser) -> Any:
-    return {"valid": True, "user_id": user.id, "email": user.email, "role": user.role,
-            "is_superuser": user.is_superuser}
+def validate(user: CurrentUser) -> ValidateOut:
+    return ValidateOut(valid=True, user_id=user.id, email=user.email, role=user.role, is_superuser=user.is_superuser)
 
 
 @router.get("/permissions")
-def permissions(user: CurrentUser, session: SessionDep) -> Any:
+def permissions(user: CurrentUser, session: SessionDep) -> PermissionsOut:
     record = identity.get_user(session, user.id)
     role = parse_role(record.role)
-    return {"user_id": record.id, "email": record.email, "role": record.role,
-            "role_description": ROLE_DESCRIPTIONS.get(role, "") if role else "",
-            "is_superuser": record.is_superuser, "can_approve_workflows": record.can_approve_workflows,
-            "approval_limit": float(record.approval_limit) if record.approval_limit is not None else None,
-            "permissions": permissions_of(record.role, record.is_superuser)}
+    return PermissionsOut(
+        user_id=record.id, email=record.email, role=record.role,
+        role_description=ROLE_DESCRIPTIONS.get(role, "") if role else "",
+        is_superuser=record.is_superuser, can_approve_workflows=record.can_approve_workflows,
+        approval_limit=float(record.approval_limit) if record.approval_limit is not None else None,
+        permissions=permissions_of(record.role, record.is_superuser))
 
 
 @router.get("/login-history")
-def login_history(user: CurrentUser, session: SessionDep, limit: int = Query(10, ge=1, le=500)) -> Any:
+def login_history(user: CurrentUser, session: SessionDep, limit: int = Query(10, ge=1, le=500)) -> LoginHistoryOut:
     attempts = identity.login_history(session, user.id, False, limit)
-    return {"user_id": user.id, "login_history": [attempt_out(a) for a in attempts]}
+    return LoginHistoryOut(user_id=user.id, login_history=[attempt_out(a) for a in attempts])
 
 
 @router.get("/all-login-history", dependencies=[require(Perm.VIEW_ALL_LOGIN_HISTORY)])
 def all_login_history(session: SessionDep, user_id: DbId | None = None, success_only: bool = False,
-                      limit: int = Query(50, ge=1, le=1000)) -> Any:
+                      limit: int = Query(50, ge=1, le=1000)) -> AllLoginHistoryOut:
     attempts = identity.login_history(session, user_id, success_only, limit)
-    return {"total_records": identity.count_login_history(session, user_id, success_only),
-            "login_history": [attempt_out(a, with_user=True) for a in attempts]}
+    return AllLoginHistoryOut(total_records=identity.count_login_history(session, user_id, success_only),
+                              login_history=[user_attempt_out(a) for a in attempts])
 
 
 @router.post("/register", status_code=201)
-def register(body: UserCreate, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
+def register(body: UserCreate, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> UserOut:
     return user_out(identity.create_user(session, actor.id, body.model_dump()))

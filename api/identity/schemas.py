@@ -1,7 +1,7 @@
-"""Auth and user bodies: the union of the aerospace and battery-rul contracts."""
+"""Auth and user bodies: the union of the aerospace and battery-rul contracts. Answers are `…Out` models, the
+routes' response models (FastAPI serialises the instances the `*_out` builders return)."""
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field
 
@@ -9,7 +9,6 @@ from api.contracts.dialects import Dialect
 from api.contracts.types import SafeBody
 from api.contracts.wire import Money, UtcDateTime, WireModel
 from core.permissions import render_role
-from core.timeutil import iso_z
 from models.identity import LoginAttempt, User
 
 
@@ -47,11 +46,63 @@ class UserOut(WireModel):
     updated_at: UtcDateTime
 
 
-def user_out(user: User, dialect: Dialect = Dialect.AEROSPACE) -> dict[str, Any]:
-    data = UserOut.model_validate({**{c: getattr(user, c) for c in UserOut.model_fields if c != "uid"},
-                                   "uid": str(user.uid)}).model_dump(mode="json")
-    data["role"] = render_role(user.role, dialect)
-    return data
+_USER_COLUMNS = tuple(c for c in UserOut.model_fields if c not in ("uid", "role"))
+
+
+def user_out(user: User, dialect: Dialect = Dialect.AEROSPACE) -> UserOut:
+    return UserOut.model_validate({**{c: getattr(user, c) for c in _USER_COLUMNS}, "uid": str(user.uid),
+                                   "role": render_role(user.role, dialect)})
+
+
+class UserListOut(WireModel):
+    """battery-rul `GET /auth/users`."""
+
+    users: list[UserOut]
+    total: int
+
+
+class MessageOut(WireModel):
+    """`{"message": "..."}`: logout, change-password, battery-rul user deletion."""
+
+    message: str
+
+
+class TokenOut(WireModel):
+    """`POST /auth/refresh`: a new token pair."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class LoginOut(TokenOut):
+    """`POST /auth/login`: the token pair and who signed in."""
+
+    user: UserOut
+
+
+class ValidateOut(WireModel):
+    """`GET /auth/validate`: the token's user, as the session knows it."""
+
+    valid: bool
+    user_id: int
+    email: str
+    role: str
+    is_superuser: bool
+
+
+class PermissionsOut(WireModel):
+    """`GET /auth/permissions`: the caller's role and what it may do (`["ALL"]` for admin-equivalents)."""
+
+    user_id: int
+    email: str
+    role: str
+    role_description: str
+    is_superuser: bool
+    can_approve_workflows: bool
+    approval_limit: float | None
+    permissions: list[str]
 
 
 class StrictBody(SafeBody):
@@ -95,10 +146,41 @@ class UserUpdate(StrictBody):
     notes: str | None = None
 
 
-def attempt_out(attempt: LoginAttempt, with_user: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {"login_at": iso_z(attempt.login_at), "ip_address": attempt.ip_address,
-                            "user_agent": attempt.user_agent, "success": attempt.success,
-                            "failure_reason": attempt.failure_reason, "is_logout": attempt.is_logout}
-    if with_user:
-        data = {"user_id": attempt.user_id, "username": attempt.username, **data}
-    return data
+class LoginAttemptOut(WireModel):
+    """One sign-in, failed sign-in or sign-out."""
+
+    login_at: UtcDateTime
+    ip_address: str | None
+    user_agent: str | None
+    success: bool
+    failure_reason: str | None
+    is_logout: bool
+
+
+class UserLoginAttemptOut(LoginAttemptOut):
+    """One entry of everyone's login history: whose (`user_id` is null for an unknown login name)."""
+
+    user_id: int | None
+    username: str
+
+
+class LoginHistoryOut(WireModel):
+    """`GET /auth/login-history`: the caller's own."""
+
+    user_id: int
+    login_history: list[LoginAttemptOut]
+
+
+class AllLoginHistoryOut(WireModel):
+    """`GET /auth/all-login-history`."""
+
+    total_records: int
+    login_history: list[UserLoginAttemptOut]
+
+
+def attempt_out(attempt: LoginAttempt) -> LoginAttemptOut:
+    return LoginAttemptOut.model_validate(attempt)
+
+
+def user_attempt_out(attempt: LoginAttempt) -> UserLoginAttemptOut:
+    return UserLoginAttemptOut.model_validate(attempt)
