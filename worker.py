@@ -15,12 +15,9 @@ from activities.approvals import ApprovalActivities
 from activities.context import ActorContextInterceptor
 from activities.failures import DataFailureInterceptor
 from activities.notifications import NotificationActivities
+from activities.procurement import LegacyPurchasingActivities, PurchasingActivities, ReceivingActivities
 from activities.production import ProductionActivities
-from activities.purchasing import LegacyPurchasingActivities, PurchasingActivities
-from activities.receiving import ReceivingActivities
-from activities.stock_ncrs import NcrActivities
-from activities.stock_period_close import PeriodCloseActivities
-from activities.stock_transfers import TransferActivities
+from activities.stock import NcrActivities, PeriodCloseActivities, TransferActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.heartbeat import Heartbeat

@@ -3,39 +3,44 @@
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.production import business_errors
-from core.db import session_scope
-from dto.approvals import ApprovalOutcome, DecisionEffect, FinishEffect, StepEffect, TaskView
+from activities.base import Effects
+from dto.approvals import (
+    ESCALATE_APPROVAL_STEP,
+    FINISH_APPROVAL,
+    OPEN_APPROVAL_STEP,
+    RECORD_APPROVAL_DECISION,
+    ApprovalOutcome,
+    DecisionEffect,
+    FinishEffect,
+    StepEffect,
+    TaskView,
+)
 from services.approvals import engine as approvals
 
 
-class ApprovalActivities:
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
-
+class ApprovalActivities(Effects):
     def all(self) -> list[Callable[..., Any]]:
         return [self.open_approval_step, self.escalate_approval_step, self.record_approval_decision,
                 self.finish_approval]
 
-    @activity.defn(name="open_approval_step")
+    @activity.defn(name=OPEN_APPROVAL_STEP.name)
     def open_approval_step(self, effect: StepEffect) -> TaskView:
-        with business_errors(), session_scope(self.factory) as session:
+        with self.transaction() as session:
             return approvals.open_step(session, effect)
 
-    @activity.defn(name="escalate_approval_step")
+    @activity.defn(name=ESCALATE_APPROVAL_STEP.name)
     def escalate_approval_step(self, effect: StepEffect) -> TaskView:
-        with business_errors(), session_scope(self.factory) as session:
+        with self.transaction() as session:
             return approvals.escalate_step(session, effect)
 
-    @activity.defn(name="record_approval_decision")
+    @activity.defn(name=RECORD_APPROVAL_DECISION.name)
     def record_approval_decision(self, effect: DecisionEffect) -> TaskView:
-        with business_errors(), session_scope(self.factory) as session:
+        with self.transaction() as session:
             return approvals.record_decision(session, effect)
 
-    @activity.defn(name="finish_approval")
+    @activity.defn(name=FINISH_APPROVAL.name)
     def finish_approval(self, effect: FinishEffect) -> ApprovalOutcome:
-        with business_errors(), session_scope(self.factory) as session:
+        with self.transaction() as session:
             return approvals.finish(session, effect.outcome)

@@ -17,8 +17,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from core.db import session_scope
+from activities.base import Effects
 from core.settings import Settings, get_settings
+from dto.notifications import DELIVER_NOTIFICATIONS
 from models.notifications import Notification
 from services import notifications
 
@@ -38,9 +39,9 @@ def _due() -> ColumnElement[bool]:
                     Notification.next_attempt_at <= func.now()))
 
 
-class NotificationActivities:
+class NotificationActivities(Effects):
     def __init__(self, factory: sessionmaker[Session], settings: Settings | None = None) -> None:
-        self.factory = factory
+        super().__init__(factory)
         self._settings = settings
 
     @property
@@ -50,7 +51,7 @@ class NotificationActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [self.deliver_notifications]
 
-    @activity.defn(name="deliver_notifications")
+    @activity.defn(name=DELIVER_NOTIFICATIONS.name)
     def deliver_notifications(self, limit: int) -> int:
         """Send up to `limit` due notifications; answers how many were sent."""
         settings = self.settings
@@ -89,7 +90,7 @@ class NotificationActivities:
     def _deliver(self, row_id: int, settings: Settings) -> bool | Exception | None:
         """One row in its own transaction: True when sent, the exception when the send failed, None when the
         row was not taken. The status is committed right after the send."""
-        with session_scope(self.factory) as session:
+        with self.bare_transaction() as session:
             row = session.scalars(select(Notification).where(Notification.id == row_id, _due())
                                   .with_for_update(skip_locked=True)).first()
             if row is None:

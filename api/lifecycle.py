@@ -34,6 +34,14 @@ class WorkflowGone(Exception):
     """The entity's workflow is closed (finished) or was never started."""
 
 
+class LifecycleFinished(AppError):
+    """The lifecycle finished while the update it had accepted was still running (Temporal's
+    `AcceptedUpdateCompletedWorkflow`): a 409 WORKFLOW_VIOLATION for the caller."""
+
+    def __init__(self) -> None:
+        super().__init__("WORKFLOW_VIOLATION", 409, "The lifecycle finished before this request completed")
+
+
 def update_id(request: Request, action: str) -> str | None:
     """A client's `Idempotency-Key` makes the update id, so a retry attaches to the same update (Temporal answers
     it with the first outcome); the key is its user's own."""
@@ -90,7 +98,7 @@ def _refusal(cause: BaseException | None) -> AppError:
         details = cause.details[0] if cause.details else None
         return AppError(cause.type, LIFECYCLE_ERROR_STATUS[cause.type], cause.message, details)
     if isinstance(cause, ApplicationError) and cause.type == "AcceptedUpdateCompletedWorkflow":
-        return AppError("WORKFLOW_VIOLATION", 409, "The lifecycle finished before this request completed")
+        return LifecycleFinished()
     log.error("lifecycle update failed: %r", cause)
     return AppError("LIFECYCLE_FAILED", 503, "The lifecycle could not apply the request; retry later")
 
@@ -164,9 +172,5 @@ async def settled_or_finished(client: Client, workflow_id: str, update: Any, arg
     key = str(uuid.uuid4())
     try:
         return await guarded(lambda: handle.execute_update(update, arg, id=key))
-    except WorkflowGone:
+    except (WorkflowGone, LifecycleFinished):
         return None
-    except AppError as err:
-        if err.code == "WORKFLOW_VIOLATION" and "finished before" in err.message:
-            return None
-        raise

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from dto.activity import ActivityRef
 from dto.identity import Actor
 
 
@@ -117,3 +118,10 @@ class ApprovalProgress(BaseModel):
     request: ApprovalRequest
     step_number: int
     escalated: bool = False
+
+
+# The approval engine's activities (activities/approvals.py): the names their histories record.
+OPEN_APPROVAL_STEP = ActivityRef[StepEffect, TaskView]("open_approval_step", TaskView)
+ESCALATE_APPROVAL_STEP = ActivityRef[StepEffect, TaskView]("escalate_approval_step", TaskView)
+RECORD_APPROVAL_DECISION = ActivityRef[DecisionEffect, TaskView]("record_approval_decision", TaskView)
+FINISH_APPROVAL = ActivityRef[FinishEffect, ApprovalOutcome]("finish_approval", ApprovalOutcome)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dto.activity import ActivityRef
 from dto.approvals import ApprovalOutcome, ApprovalProgress, ApprovalRequest, DecisionEffect, DecisionResult, StepPlan
 from dto.identity import Actor
 
@@ -183,3 +184,30 @@ class GrnState(BaseModel):
 class GrnInput(BaseModel):
     grn_id: int
     state: GrnState | None = None
+
+
+# The procurement activities (activities/procurement.py): the names their histories record.
+# `PurchaseOrderV2` (its approval and goods receipts included):
+CREATE_PO = ActivityRef[CreatePo, PoResult]("create_po", PoResult)
+SUBMIT_PO = ActivityRef[PoEffect, PoSubmitted]("submit_po", PoSubmitted)
+DECIDE_PO_APPROVAL = ActivityRef[PoDecisionEffect, PoDecisionResult]("decide_po_approval", PoDecisionResult)
+WITHDRAW_PO_APPROVAL = ActivityRef[OutcomeEffect, PoResult]("withdraw_po_approval", PoResult)
+ORDER_PO = ActivityRef[PoEffect, PoResult]("order_po", PoResult)
+CANCEL_PO = ActivityRef[PoEffect, PoResult]("cancel_po", PoResult)
+DISCARD_PO = ActivityRef[PoEffect, PoResult]("discard_po", PoResult)
+RECEIVE_PO_GOODS = ActivityRef[CreateGrn, GrnResult]("receive_po_goods", GrnResult)
+INSPECT_PO_GOODS = ActivityRef[GrnEffect, GrnResult]("inspect_po_goods", GrnResult)
+ACCEPT_PO_GOODS = ActivityRef[GrnEffect, GrnResult]("accept_po_goods", GrnResult)
+# `PurchaseOrder` lifecycles started before `PurchaseOrderV2`:
+CREATE_PURCHASE_ORDER = ActivityRef[CreatePo, PoView]("create_purchase_order", PoView)
+SUBMIT_PURCHASE_ORDER = ActivityRef[PoEffect, SubmitResult]("submit_purchase_order", SubmitResult)
+APPLY_PO_APPROVAL_OUTCOME = ActivityRef[OutcomeEffect, PoView]("apply_po_approval_outcome", PoView)
+ORDER_PURCHASE_ORDER = ActivityRef[PoEffect, PoView]("order_purchase_order", PoView)
+CANCEL_PURCHASE_ORDER = ActivityRef[PoEffect, PoView]("cancel_purchase_order", PoView)
+DISCARD_PURCHASE_ORDER = ActivityRef[PoEffect, PoView]("discard_purchase_order", PoView)
+PURCHASE_ORDER_VIEW = ActivityRef[int, PoView]("purchase_order_view", PoView)
+REFRESH_PO_RECEIPT_STATUS = ActivityRef[int, PoView]("refresh_po_receipt_status", PoView)
+# `GoodsReceipt` lifecycles (before `PurchaseOrderV2` held its receipts):
+CREATE_GOODS_RECEIPT = ActivityRef[CreateGrn, GrnView]("create_goods_receipt", GrnView)
+INSPECT_GOODS_RECEIPT = ActivityRef[GrnEffect, GrnView]("inspect_goods_receipt", GrnView)
+ACCEPT_GOODS_RECEIPT = ActivityRef[GrnEffect, GrnView]("accept_goods_receipt", GrnView)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dto.activity import ActivityRef
 from dto.identity import Actor
 
 
@@ -220,3 +221,15 @@ class PackSnapshot(BaseModel):
     status: PackStatus
     disposition: Disposition | None = None
     module_count: int
+
+
+# The production activities (activities/production.py): the names their histories record.
+CREATE_BATCH = ActivityRef[CreateBatch, BatchResult]("create_batch", BatchResult)
+START_BATCH = ActivityRef[Effect, BatchResult]("start_batch", BatchResult)
+COMPLETE_BATCH = ActivityRef[Effect, BatchResult]("complete_batch", BatchResult)
+SEAL_MODULE = ActivityRef[Effect, ModuleResult]("seal_module", ModuleResult)
+BATCH_PROGRESS = ActivityRef[int, BatchProgress]("batch_progress", BatchProgress)
+CREATE_PACK = ActivityRef[CreatePack, PackResult]("create_pack", PackResult)
+SEAL_PACK = ActivityRef[Effect, PackResult]("seal_pack", PackResult)
+SET_DISPOSITION = ActivityRef[Effect, PackResult]("set_disposition", PackResult)
+PACK_SNAPSHOT = ActivityRef[int, PackSnapshot]("pack_snapshot", PackSnapshot)

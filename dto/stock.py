@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dto.activity import ActivityRef
 from dto.approvals import ApprovalOutcome, ApprovalRequest, DecisionEffect, TaskView
 from dto.identity import Actor
 
@@ -155,3 +156,21 @@ class SnapshotProgress(BaseModel):
     last_location_id: int | None  # None: nothing was left to snapshot
     locations_done: int
     locations_total: int
+
+
+# The stock activities (activities/stock.py): the names their histories record.
+# `TransferV2` (its approval inside it):
+REQUEST_TRANSFER = ActivityRef[CreateTransfer, TransferResult]("request_transfer", TransferResult)
+DECIDE_TRANSFER = ActivityRef[TransferDecisionEffect, TransferDecided]("decide_transfer", TransferDecided)
+WITHDRAW_TRANSFER = ActivityRef[TransferOutcomeEffect, TransferResult]("withdraw_transfer", TransferResult)
+# `Transfer` lifecycles started before `TransferV2`:
+CREATE_TRANSFER = ActivityRef[CreateTransfer, TransferView]("create_transfer", TransferView)
+APPLY_TRANSFER_OUTCOME = ActivityRef[TransferOutcomeEffect, TransferView]("apply_transfer_outcome", TransferView)
+# NCRs:
+TRANSITION_NCR = ActivityRef[NcrTransition, NcrView]("transition_ncr", NcrView)
+FOLLOW_UP_NCR = ActivityRef[NcrFollowUp, None]("follow_up_ncr", type(None))
+# Period close (the snapshot chunks run as regular activities):
+REQUEST_PERIOD_CLOSE = ActivityRef[RequestPeriodClose, PeriodCloseView]("request_period_close", PeriodCloseView)
+REOPEN_PERIOD = ActivityRef[CloseOutcomeEffect, PeriodCloseView]("reopen_period", PeriodCloseView)
+SNAPSHOT_CLOSING_STOCK = ActivityRef[SnapshotChunk, SnapshotProgress]("snapshot_closing_stock", SnapshotProgress)
+FINISH_PERIOD_CLOSE = ActivityRef[CloseOutcomeEffect, PeriodCloseView]("finish_period_close", PeriodCloseView)

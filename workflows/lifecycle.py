@@ -10,27 +10,30 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm, has_permission
     from core.search_attributes import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
+    from dto.activity import ActivityRef
     from dto.identity import Actor
 
-T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 
 EFFECT_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=2))
 EFFECT_TIMEOUT = timedelta(seconds=10)
 EFFECT_DEADLINE = timedelta(seconds=60)
 
 
-async def effect(activity_name: str, arg: Any, result_type: type[T]) -> T:
-    """Run one DB effect as a local activity; a business refusal fails the update with its own type."""
+async def effect(ref: ActivityRef[A, R], arg: A) -> R:
+    """Run one DB effect (the activity `ref` names, its result decoded as `ref.result_type`) as a local
+    activity; a business refusal fails the update with its own type."""
     try:
-        result: T = await workflow.execute_local_activity(
-            activity_name, arg, result_type=result_type, start_to_close_timeout=EFFECT_TIMEOUT,
+        result: R = await workflow.execute_local_activity(
+            ref.name, arg, result_type=ref.result_type, start_to_close_timeout=EFFECT_TIMEOUT,
             schedule_to_close_timeout=EFFECT_DEADLINE, retry_policy=EFFECT_RETRY)
         return result
     except ActivityError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.non_retryable:
             raise ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True) from None
-        raise ApplicationError(f"{activity_name} could not be applied", type="EFFECT_FAILED",
+        raise ApplicationError(f"{ref.name} could not be applied", type="EFFECT_FAILED",
                                non_retryable=True) from None
 
 

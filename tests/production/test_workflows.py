@@ -1,8 +1,10 @@
 """The batch and pack workflows on the real dev server, with their activities replaced by fakes
 registered under the same names: validators, progress, signals between lifecycles, continue-as-new."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +19,15 @@ from temporalio.worker import Worker
 from core.search_attributes import ENTITY_STATUS
 from dto.identity import Actor
 from dto.production import (
+    BATCH_PROGRESS,
+    COMPLETE_BATCH,
+    CREATE_BATCH,
+    CREATE_PACK,
+    PACK_SNAPSHOT,
+    SEAL_MODULE,
+    SEAL_PACK,
+    SET_DISPOSITION,
+    START_BATCH,
     BatchInput,
     BatchProgress,
     BatchState,
@@ -65,64 +76,64 @@ class FakeRecords:
     batch_id = 0
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name="create_batch")
+        @activity.defn(name=CREATE_BATCH.name)
         def create_batch(request: CreateBatch) -> BatchView:
-            self.calls.append("create_batch")
+            self.calls.append(CREATE_BATCH.name)
             self.batch_id = request.batch_id
             return self.batch(request.batch_id)
 
-        @activity.defn(name="start_batch")
+        @activity.defn(name=START_BATCH.name)
         def start_batch(effect: Effect) -> BatchView:
-            self.calls.append("start_batch")
+            self.calls.append(START_BATCH.name)
             self.batch_status = BatchStatus.IN_PROGRESS
             return self.batch(effect.entity_id)
 
-        @activity.defn(name="complete_batch")
+        @activity.defn(name=COMPLETE_BATCH.name)
         def complete_batch(effect: Effect) -> BatchView:
-            self.calls.append("complete_batch")
+            self.calls.append(COMPLETE_BATCH.name)
             if self.progress.packs_passed == 0:
                 raise ApplicationError("no pack has passed EOL", {"unmet": ["pass"]}, type="WORKFLOW_VIOLATION",
                                        non_retryable=True)
             self.batch_status = BatchStatus.COMPLETED
             return self.batch(effect.entity_id)
 
-        @activity.defn(name="seal_module")
+        @activity.defn(name=SEAL_MODULE.name)
         def seal_module(effect: Effect) -> ModuleView:
-            self.calls.append("seal_module")
+            self.calls.append(SEAL_MODULE.name)
             self.progress.modules_total += 1
             self.progress.modules_sealed += 1
             return ModuleView(id=int(effect.transition.payload["module_id"]), uid="u", serial_number="M",
                               batch_id=effect.entity_id, status=ModuleStatus.SEALED, cell_count=2, version=3,
                               created_at=NOW, updated_at=NOW)
 
-        @activity.defn(name="batch_progress")
+        @activity.defn(name=BATCH_PROGRESS.name)
         def batch_progress(batch_id: int) -> BatchProgress:
-            self.calls.append("batch_progress")
+            self.calls.append(BATCH_PROGRESS.name)
             return self.progress
 
-        @activity.defn(name="create_pack")
+        @activity.defn(name=CREATE_PACK.name)
         def create_pack(request: CreatePack) -> PackView:
-            self.calls.append("create_pack")
+            self.calls.append(CREATE_PACK.name)
             self.progress.packs_total += 1
             return self.pack(request.pack_id)
 
-        @activity.defn(name="seal_pack")
+        @activity.defn(name=SEAL_PACK.name)
         def seal_pack(effect: Effect) -> PackView:
-            self.calls.append("seal_pack")
+            self.calls.append(SEAL_PACK.name)
             self.pack_status = PackStatus.READY_FOR_EOL
             return self.pack(effect.entity_id)
 
-        @activity.defn(name="set_disposition")
+        @activity.defn(name=SET_DISPOSITION.name)
         def set_disposition(effect: Effect) -> PackView:
-            self.calls.append("set_disposition")
+            self.calls.append(SET_DISPOSITION.name)
             self.pack_status = PackStatus.FINALIZED
             self.progress.packs_finalized += 1
             self.progress.packs_passed += 1
             return self.pack(effect.entity_id)
 
-        @activity.defn(name="pack_snapshot")
+        @activity.defn(name=PACK_SNAPSHOT.name)
         def pack_snapshot(pack_id: int) -> PackSnapshot:
-            self.calls.append("pack_snapshot")
+            self.calls.append(PACK_SNAPSHOT.name)
             return PackSnapshot(status=self.pack_status, module_count=1)
 
         return [create_batch, start_batch, complete_batch, seal_module, batch_progress, create_pack, seal_pack,
@@ -131,8 +142,6 @@ class FakeRecords:
 
 @pytest_asyncio.fixture
 async def fake_worker(temporal_client: Client) -> AsyncIterator[tuple[str, FakeRecords]]:
-    from concurrent.futures import ThreadPoolExecutor
-
     records = FakeRecords()
     task_queue = f"wf-{uuid.uuid4().hex[:8]}"
     async with Worker(temporal_client, task_queue=task_queue, workflows=[ProductionBatchWorkflow, PackWorkflow],
@@ -172,7 +181,7 @@ async def test_validator_refuses_illegal_transition_without_running_an_effect(te
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.complete, step("complete", Actor(id=3, role="SUPERVISOR")))
     assert refusal(refused.value).type == "WORKFLOW_VIOLATION"
-    assert "complete_batch" not in records.calls
+    assert COMPLETE_BATCH.name not in records.calls
 
 
 async def test_validator_checks_the_actor_permission(temporal_client, fake_worker):
@@ -182,7 +191,7 @@ async def test_validator_checks_the_actor_permission(temporal_client, fake_worke
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ProductionBatchWorkflow.start, step("start", Actor(id=9, role="VIEW_ONLY")))
     assert refusal(refused.value).type == "ACCESS_DENIED"
-    assert "start_batch" not in records.calls
+    assert START_BATCH.name not in records.calls
 
 
 async def test_business_refusal_from_the_effect_keeps_its_type_and_details(temporal_client, fake_worker):
@@ -242,8 +251,6 @@ async def test_batch_continues_as_new_and_keeps_its_state(temporal_client, fake_
 
 
 async def eventually(check, attempts: int = 100) -> None:
-    import asyncio
-
     for _ in range(attempts):
         if await check():
             return

@@ -4,14 +4,20 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import func, select
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
+from activities.procurement import PurchasingActivities
 from activities.production import ProductionActivities
 from core.settings import get_settings
 from dto.identity import Actor
-from dto.production import Effect, Transition
+from dto.procurement import PoCommand, PoEffect
+from dto.production import SET_DISPOSITION, Effect, Transition
+from models.approvals import ApprovalTemplate, ApprovalTemplateStep
+from models.procurement import Inventory
 from tests.conftest import unique
+from tests.procurement.helpers import PO, decide, draft_po, submitted_po
 from tests.production.helpers import V1, audit_actions, crew, data, error, fetch, ready_pack, running_batch
 from worker import build_worker
 
@@ -77,7 +83,7 @@ class CrashAfterCommit(ProductionActivities):
 
     attempts = 0
 
-    @activity.defn(name="set_disposition")
+    @activity.defn(name=SET_DISPOSITION.name)
     def set_disposition(self, effect: Effect):  # type: ignore[override]
         CrashAfterCommit.attempts += 1
         view = super().set_disposition(effect)
@@ -122,11 +128,6 @@ async def test_the_same_effect_twice_changes_the_record_once(api, make_user, ses
 
 async def test_worker_stopped_between_approval_and_order_po_completes_with_one_receipt_per_line(
         api, make_user, service_worker, session_factory):
-    from sqlalchemy import func, select
-
-    from models.procurement import Inventory
-    from tests.procurement.helpers import PO, decide, submitted_po
-
     buyer, head, store = await make_user("purchase"), await make_user("head_of_operations"), await make_user("store")
     po = await submitted_po(api, buyer, session_factory, "6000")
     assert (await decide(api, head, po["id"])).json()["status"] == "approved"
@@ -162,11 +163,6 @@ async def test_worker_stopped_between_approval_and_order_po_completes_with_one_r
 
 
 async def test_a_retried_submit_keeps_the_plan_its_first_attempt_made(api, make_user, session_factory):
-    from activities.purchasing import PurchasingActivities
-    from dto.procurement import PoCommand, PoEffect
-    from models.approvals import ApprovalTemplate, ApprovalTemplateStep
-    from tests.procurement.helpers import draft_po
-
     buyer = await make_user("purchase")
     po = await draft_po(api, buyer, session_factory, "30000")
     effect = PoEffect(po_id=po["id"], op_key=unique("submit"),

@@ -16,6 +16,10 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.permissions import approval_refusal
     from dto.approvals import (
+        ESCALATE_APPROVAL_STEP,
+        FINISH_APPROVAL,
+        OPEN_APPROVAL_STEP,
+        RECORD_APPROVAL_DECISION,
         ApprovalAction,
         ApprovalOutcome,
         ApprovalRequest,
@@ -26,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         FinishEffect,
         StepEffect,
         StepPlan,
-        TaskView,
     )
     from workflows.lifecycle import effect, op_key, show
 
@@ -160,8 +163,7 @@ class HoldsApproval:
         async with self.lock:
             approval = self.approval
             if approval is not None and not approval.moved_on_from(step):
-                await effect("escalate_approval_step", approval.step_effect(step, workflow.info().workflow_id),
-                             TaskView)
+                await effect(ESCALATE_APPROVAL_STEP, approval.step_effect(step, workflow.info().workflow_id))
                 approval.escalated = True
                 self._show()
 
@@ -182,22 +184,21 @@ class ApprovalWorkflow:
 
     async def _open(self, step: StepPlan) -> None:
         """Open a step (its task row); called under the lock."""
-        await effect("open_approval_step", self.engine.step_effect(step, workflow.info().workflow_id), TaskView)
+        await effect(OPEN_APPROVAL_STEP, self.engine.step_effect(step, workflow.info().workflow_id))
         self.engine.opened(step)
         self._show("waiting for a decision")
 
     async def _escalate(self, step: StepPlan) -> None:
         async with self.lock:
             if not self.engine.moved_on_from(step):
-                await effect("escalate_approval_step", self.engine.step_effect(step, workflow.info().workflow_id),
-                             TaskView)
+                await effect(ESCALATE_APPROVAL_STEP, self.engine.step_effect(step, workflow.info().workflow_id))
                 self.engine.escalated = True
                 self._show("escalated; waiting for a decision")
 
     async def _finish(self) -> ApprovalOutcome:
         await workflow.wait_condition(workflow.all_handlers_finished)
         outcome = self.engine.outcome()
-        await effect("finish_approval", FinishEffect(outcome=outcome), ApprovalOutcome)
+        await effect(FINISH_APPROVAL, FinishEffect(outcome=outcome))
         show("approval", self.engine.request.instance_id, outcome.status.value, f"**{outcome.status.value}**")
         return outcome
 
@@ -208,9 +209,8 @@ class ApprovalWorkflow:
         async with self.lock:
             step = engine.decidable_step(decision)  # again under the lock: racing deciders get one winner
             final = engine.is_final(step, decision)
-            task = await effect("record_approval_decision", DecisionEffect(
-                instance_id=engine.request.instance_id, step=step, decision=decision, final=final, op_key=op_key()),
-                TaskView)
+            task = await effect(RECORD_APPROVAL_DECISION, DecisionEffect(
+                instance_id=engine.request.instance_id, step=step, decision=decision, final=final, op_key=op_key()))
             engine.decided(decision, final)
             if not final:
                 await self._open(engine.next_step(step))

@@ -10,7 +10,18 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from dto.procurement import CreateGrn, GrnCommand, GrnEffect, GrnInput, GrnState, GrnStatus, GrnView
+    from dto.procurement import (
+        ACCEPT_GOODS_RECEIPT,
+        CREATE_GOODS_RECEIPT,
+        INSPECT_GOODS_RECEIPT,
+        CreateGrn,
+        GrnCommand,
+        GrnEffect,
+        GrnInput,
+        GrnState,
+        GrnStatus,
+        GrnView,
+    )
     from workflows.lifecycle import effect, op_key, require_permission, require_state, show
     from workflows.procurement.purchase_order import purchase_order_workflow_id
     from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
@@ -47,7 +58,7 @@ class GoodsReceiptWorkflow:
     async def create(self, request: CreateGrn) -> GrnView:
         async with self.lock:
             try:
-                view = await effect("create_goods_receipt", request, GrnView)
+                view = await effect(CREATE_GOODS_RECEIPT, request)
             except ApplicationError:
                 self.abandoned = not self.state.created
                 raise
@@ -61,7 +72,7 @@ class GoodsReceiptWorkflow:
     @workflow.update
     async def inspect(self, command: GrnCommand) -> GrnView:
         async with self.lock:
-            return self._absorb(await effect("inspect_goods_receipt", self._effect(command), GrnView))
+            return self._absorb(await effect(INSPECT_GOODS_RECEIPT, self._effect(command)))
 
     @inspect.validator
     def _validate_inspect(self, command: GrnCommand) -> None:
@@ -72,7 +83,7 @@ class GoodsReceiptWorkflow:
     @workflow.update
     async def accept(self, command: GrnCommand) -> GrnView:
         async with self.lock:
-            view = self._absorb(await effect("accept_goods_receipt", self._effect(command), GrnView))
+            view = self._absorb(await effect(ACCEPT_GOODS_RECEIPT, self._effect(command)))
             self.po_news = True
             return view
 

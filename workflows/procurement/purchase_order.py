@@ -17,6 +17,16 @@ with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.approvals import Decision, DecisionEffect
     from dto.procurement import (
+        ACCEPT_PO_GOODS,
+        CANCEL_PO,
+        CREATE_PO,
+        DECIDE_PO_APPROVAL,
+        DISCARD_PO,
+        INSPECT_PO_GOODS,
+        ORDER_PO,
+        RECEIVE_PO_GOODS,
+        SUBMIT_PO,
+        WITHDRAW_PO_APPROVAL,
         CreateGrn,
         CreatePo,
         GrnCommand,
@@ -32,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         PoLifecycleState,
         PoResult,
         PoStatus,
-        PoSubmitted,
     )
     from workflows.approvals.approval import ApprovalEngine, HoldsApproval
     from workflows.lifecycle import continue_as_new_due, effect, op_key, require_permission, require_state, show
@@ -87,7 +96,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     async def create(self, request: CreatePo) -> PoResult:
         async with self.lock:
             try:
-                po = await effect("create_po", request, PoResult)
+                po = await effect(CREATE_PO, request)
             except ApplicationError:
                 self.abandoned = not self.state.created
                 raise
@@ -101,7 +110,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.update
     async def submit(self, command: PoCommand) -> PoResult:
         async with self.lock:
-            submitted = await effect("submit_po", self._effect(command), PoSubmitted)
+            submitted = await effect(SUBMIT_PO, self._effect(command))
             if submitted.approval is not None:  # its first step is open
                 self.approval = ApprovalEngine(submitted.approval, step=submitted.approval.steps[0])
             return self._absorb(submitted.po)
@@ -113,7 +122,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.update
     async def order(self, command: PoCommand) -> PoResult:
         async with self.lock:
-            return self._absorb(await effect("order_po", self._effect(command), PoResult))
+            return self._absorb(await effect(ORDER_PO, self._effect(command)))
 
     @order.validator
     def _validate_order(self, command: PoCommand) -> None:
@@ -123,7 +132,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     async def cancel(self, command: PoCommand) -> PoResult:
         """Cancelling a PO that waits for approval withdraws the approval too (in the same transaction)."""
         async with self.lock:
-            po = await effect("cancel_po", self._effect(command), PoResult)
+            po = await effect(CANCEL_PO, self._effect(command))
             self._end_approval()
             return self._absorb(po)
 
@@ -134,7 +143,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.update
     async def discard(self, command: PoCommand) -> PoResult:
         async with self.lock:
-            po = await effect("discard_po", self._effect(command), PoResult)
+            po = await effect(DISCARD_PO, self._effect(command))
             self.discarded = True
             return po
 
@@ -152,10 +161,10 @@ class PurchaseOrderWorkflow(HoldsApproval):
             step = approval.decidable_step(decision)  # again under the lock: racing deciders get one winner
             final = approval.is_final(step, decision)
             following = None if final else approval.next_step(step)
-            result = await effect("decide_po_approval", PoDecisionEffect(
+            result = await effect(DECIDE_PO_APPROVAL, PoDecisionEffect(
                 po_id=self.state.po_id, next_step=following, decision=DecisionEffect(
                     instance_id=approval.request.instance_id, step=step, decision=decision, final=final,
-                    op_key=op_key())), PoDecisionResult)
+                    op_key=op_key())))
             approval.decided(decision, final)
             if following is not None:
                 approval.opened(following)
@@ -173,8 +182,8 @@ class PurchaseOrderWorkflow(HoldsApproval):
     async def withdraw_approval(self, actor_id: int) -> PoResult:
         """The requester (or an admin) withdrew the approval request: the PO is a draft again."""
         async with self.lock:
-            po = await effect("withdraw_po_approval", OutcomeEffect(
-                po_id=self.state.po_id, outcome=self._withdrawal(actor_id), op_key=op_key()), PoResult)
+            po = await effect(WITHDRAW_PO_APPROVAL, OutcomeEffect(
+                po_id=self.state.po_id, outcome=self._withdrawal(actor_id), op_key=op_key()))
             self._end_approval()
             return self._absorb(po)
 
@@ -187,7 +196,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.update
     async def receive(self, request: CreateGrn) -> GrnResult:
         async with self.lock:
-            return self._absorb_receipt(await effect("receive_po_goods", request, GrnResult))
+            return self._absorb_receipt(await effect(RECEIVE_PO_GOODS, request))
 
     @receive.validator
     def _validate_receive(self, request: CreateGrn) -> None:
@@ -196,7 +205,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     @workflow.update
     async def inspect(self, command: GrnCommand) -> GrnResult:
         async with self.lock:
-            return self._absorb_receipt(await effect("inspect_po_goods", self._receipt_effect(command), GrnResult))
+            return self._absorb_receipt(await effect(INSPECT_PO_GOODS, self._receipt_effect(command)))
 
     @inspect.validator
     def _validate_inspect(self, command: GrnCommand) -> None:
@@ -207,7 +216,7 @@ class PurchaseOrderWorkflow(HoldsApproval):
     async def accept(self, command: GrnCommand) -> GrnResult:
         """Into inventory; the PO becomes partially_received or received in the same transaction."""
         async with self.lock:
-            return self._absorb_receipt(await effect("accept_po_goods", self._receipt_effect(command), GrnResult))
+            return self._absorb_receipt(await effect(ACCEPT_PO_GOODS, self._receipt_effect(command)))
 
     @accept.validator
     def _validate_accept(self, command: GrnCommand) -> None:

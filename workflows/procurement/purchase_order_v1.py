@@ -18,6 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.approvals import ApprovalOutcome, ApprovalRequest
     from dto.procurement import (
+        APPLY_PO_APPROVAL_OUTCOME,
+        CANCEL_PURCHASE_ORDER,
+        CREATE_PURCHASE_ORDER,
+        DISCARD_PURCHASE_ORDER,
+        ORDER_PURCHASE_ORDER,
+        PURCHASE_ORDER_VIEW,
+        REFRESH_PO_RECEIPT_STATUS,
+        SUBMIT_PURCHASE_ORDER,
         CreatePo,
         OutcomeEffect,
         PoCommand,
@@ -26,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         PoState,
         PoStatus,
         PoView,
-        SubmitResult,
     )
     from workflows.approvals.approval import ApprovalWorkflow, approval_workflow_id
     from workflows.lifecycle import continue_as_new_due, effect, op_key, require_permission, require_state, show
@@ -87,8 +94,8 @@ class PurchaseOrderV1Workflow:
             await workflow.wait_condition(lambda: self._over())
             return
         async with self.lock:
-            view = await effect("apply_po_approval_outcome", OutcomeEffect(
-                po_id=self.state.po_id, outcome=outcome, op_key=f"outcome-{outcome.instance_id}"), PoView)
+            view = await effect(APPLY_PO_APPROVAL_OUTCOME, OutcomeEffect(
+                po_id=self.state.po_id, outcome=outcome, op_key=f"outcome-{outcome.instance_id}"))
             self.state.pending_approval, self.approval = None, None
             self.state.applied_instance_ids.append(outcome.instance_id)
             self._absorb(view)
@@ -97,7 +104,7 @@ class PurchaseOrderV1Workflow:
     async def create(self, request: CreatePo) -> PoView:
         async with self.lock:
             try:
-                view = await effect("create_purchase_order", request, PoView)
+                view = await effect(CREATE_PURCHASE_ORDER, request)
             except ApplicationError:
                 self.abandoned = not self.state.created
                 raise
@@ -111,7 +118,7 @@ class PurchaseOrderV1Workflow:
     @workflow.update
     async def submit(self, command: PoCommand) -> PoView:
         async with self.lock:
-            result = await effect("submit_purchase_order", self._effect(command), SubmitResult)
+            result = await effect(SUBMIT_PURCHASE_ORDER, self._effect(command))
             self.state.pending_approval = result.approval
             if result.approval is not None:
                 await self._start_approval(result.approval)
@@ -125,7 +132,7 @@ class PurchaseOrderV1Workflow:
     @workflow.update
     async def order(self, command: PoCommand) -> PoView:
         async with self.lock:
-            return self._absorb(await effect("order_purchase_order", self._effect(command), PoView))
+            return self._absorb(await effect(ORDER_PURCHASE_ORDER, self._effect(command)))
 
     @order.validator
     def _validate_order(self, command: PoCommand) -> None:
@@ -135,7 +142,7 @@ class PurchaseOrderV1Workflow:
     @workflow.update
     async def cancel(self, command: PoCommand) -> PoView:
         async with self.lock:
-            view = self._absorb(await effect("cancel_purchase_order", self._effect(command), PoView))
+            view = self._absorb(await effect(CANCEL_PURCHASE_ORDER, self._effect(command)))
         if self.state.pending_approval is not None:
             child = workflow.get_external_workflow_handle(approval_workflow_id(
                 self.state.pending_approval.instance_id))
@@ -150,7 +157,7 @@ class PurchaseOrderV1Workflow:
     @workflow.update
     async def discard(self, command: PoCommand) -> PoView:
         async with self.lock:
-            view = await effect("discard_purchase_order", self._effect(command), PoView)
+            view = await effect(DISCARD_PURCHASE_ORDER, self._effect(command))
             self.discarded = True
             return view
 
@@ -164,7 +171,7 @@ class PurchaseOrderV1Workflow:
         """Answers once the outcome of approval `instance_id` is applied to the PO (the API waits on it)."""
         await workflow.wait_condition(lambda: instance_id in self.state.applied_instance_ids or self._over())
         async with self.lock:
-            return await effect("purchase_order_view", self.state.po_id, PoView)
+            return await effect(PURCHASE_ORDER_VIEW, self.state.po_id)
 
     @workflow.signal
     def receipts_changed(self) -> None:
@@ -174,7 +181,7 @@ class PurchaseOrderV1Workflow:
     async def _refresh_receipts(self) -> None:
         self.receipts_stale = False
         async with self.lock:
-            self._absorb(await effect("refresh_po_receipt_status", self.state.po_id, PoView))
+            self._absorb(await effect(REFRESH_PO_RECEIPT_STATUS, self.state.po_id))
 
     def _effect(self, command: PoCommand) -> PoEffect:
         return PoEffect(po_id=self.state.po_id, op_key=op_key(), command=command)

@@ -10,6 +10,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.production import (
+        BATCH_PROGRESS,
+        COMPLETE_BATCH,
+        CREATE_BATCH,
+        SEAL_MODULE,
+        START_BATCH,
         BatchInput,
         BatchProgress,
         BatchResult,
@@ -61,7 +66,7 @@ class ProductionBatchWorkflow:
     async def create(self, request: CreateBatch) -> BatchResult:
         async with self.lock:
             try:
-                result = await effect("create_batch", request, BatchResult)
+                result = await effect(CREATE_BATCH, request)
             except Exception:
                 self.abandoned = not self.state.created
                 raise
@@ -75,7 +80,7 @@ class ProductionBatchWorkflow:
     @workflow.update
     async def start(self, transition: Transition) -> BatchResult:
         async with self.lock:
-            return self._absorb(await effect("start_batch", self._effect(transition), BatchResult))
+            return self._absorb(await effect(START_BATCH, self._effect(transition)))
 
     @start.validator
     def _validate_start(self, transition: Transition) -> None:
@@ -85,7 +90,7 @@ class ProductionBatchWorkflow:
     @workflow.update
     async def complete(self, transition: Transition) -> BatchResult:
         async with self.lock:
-            return self._absorb(await effect("complete_batch", self._effect(transition), BatchResult))
+            return self._absorb(await effect(COMPLETE_BATCH, self._effect(transition)))
 
     @complete.validator
     def _validate_complete(self, transition: Transition) -> None:
@@ -95,7 +100,7 @@ class ProductionBatchWorkflow:
     @workflow.update
     async def seal_module(self, transition: Transition) -> ModuleResult:
         async with self.lock:
-            module = await effect("seal_module", self._effect(transition), ModuleResult)
+            module = await effect(SEAL_MODULE, self._effect(transition))
         self.progress_stale = True
         return module
 
@@ -125,7 +130,7 @@ class ProductionBatchWorkflow:
     async def _refresh_progress(self) -> None:
         self.progress_stale = False
         async with self.lock:
-            self.state.progress = await effect("batch_progress", self.state.batch_id, BatchProgress)
+            self.state.progress = await effect(BATCH_PROGRESS, self.state.batch_id)
         self._show()
 
     def _show(self) -> None:

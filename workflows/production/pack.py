@@ -12,12 +12,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.production import (
+        CREATE_PACK,
+        PACK_SNAPSHOT,
+        SEAL_PACK,
+        SET_DISPOSITION,
         CreatePack,
         Disposition,
         Effect,
         PackInput,
         PackResult,
-        PackSnapshot,
         PackState,
         PackStatus,
         Transition,
@@ -72,7 +75,7 @@ class PackWorkflow:
     async def create(self, request: CreatePack) -> PackResult:
         async with self.lock:
             try:
-                result = await effect("create_pack", request, PackResult)
+                result = await effect(CREATE_PACK, request)
             except Exception:
                 self.abandoned = not self.state.created
                 raise
@@ -90,7 +93,7 @@ class PackWorkflow:
     @workflow.update
     async def seal(self, transition: Transition) -> PackResult:
         async with self.lock:
-            return self._absorb(await effect("seal_pack", self._effect(transition), PackResult))
+            return self._absorb(await effect(SEAL_PACK, self._effect(transition)))
 
     @seal.validator
     def _validate_seal(self, transition: Transition) -> None:
@@ -100,7 +103,7 @@ class PackWorkflow:
     @workflow.update
     async def disposition(self, transition: Transition) -> PackResult:
         async with self.lock:
-            result = self._absorb(await effect("set_disposition", self._effect(transition), PackResult))
+            result = self._absorb(await effect(SET_DISPOSITION, self._effect(transition)))
         await self._news_for_batch()
         return result
 
@@ -125,7 +128,7 @@ class PackWorkflow:
     async def _refresh(self) -> None:
         self.snapshot_stale = False
         async with self.lock:
-            snapshot = await effect("pack_snapshot", self.state.pack_id, PackSnapshot)
+            snapshot = await effect(PACK_SNAPSHOT, self.state.pack_id)
         self.state.status, self.state.disposition = snapshot.status, snapshot.disposition
         self.state.module_count = snapshot.module_count
         self._show()

@@ -12,7 +12,16 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
-    from dto.stock import NCR_NEXT, NcrFollowUp, NcrInput, NcrStatus, NcrTransition, NcrView
+    from dto.stock import (
+        FOLLOW_UP_NCR,
+        NCR_NEXT,
+        TRANSITION_NCR,
+        NcrFollowUp,
+        NcrInput,
+        NcrStatus,
+        NcrTransition,
+        NcrView,
+    )
     from workflows.lifecycle import effect, op_key, require_permission, show
 
 
@@ -50,7 +59,7 @@ class NcrWorkflow:
                                           timeout_summary="NCR follow-up")
         except TimeoutError:
             self.follow_ups += 1
-            await effect("follow_up_ncr", NcrFollowUp(ncr_uid=self.uid, sent_round=self.follow_ups), type(None))
+            await effect(FOLLOW_UP_NCR, NcrFollowUp(ncr_uid=self.uid, sent_round=self.follow_ups))
             self._show()
 
     @workflow.update
@@ -58,7 +67,7 @@ class NcrWorkflow:
         async with self.lock:
             self._check(change)  # again under the lock: racing changes get one winner
             change = change.model_copy(update={"op_key": op_key(), "ncr_uid": self.uid})
-            view = await effect("transition_ncr", change, NcrView)
+            view = await effect(TRANSITION_NCR, change)
             self.status = view.status
             self._show()
             return view

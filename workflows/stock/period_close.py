@@ -14,8 +14,13 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
+    from dto.activity import ActivityRef
     from dto.approvals import ApprovalOutcome, ApprovalRequest, ApprovalStatus
     from dto.stock import (
+        FINISH_PERIOD_CLOSE,
+        REOPEN_PERIOD,
+        REQUEST_PERIOD_CLOSE,
+        SNAPSHOT_CLOSING_STOCK,
         CloseOutcomeEffect,
         PeriodCloseInput,
         PeriodCloseView,
@@ -51,9 +56,9 @@ class PeriodCloseWorkflow:
             outcome = await self._await_approval(self.approval)
             if outcome.status == ApprovalStatus.APPROVED:
                 await self._snapshot_closing_stock()
-                await self._apply("finish_period_close", outcome)
+                await self._apply(FINISH_PERIOD_CLOSE, outcome)
             else:
-                await self._apply("reopen_period", outcome)
+                await self._apply(REOPEN_PERIOD, outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view.status.value if self.view else "ABANDONED"
 
@@ -88,26 +93,25 @@ class PeriodCloseWorkflow:
         limit = self.view.chunk_size if self.view else 500
         while True:
             progress: SnapshotProgress = await workflow.execute_activity(
-                "snapshot_closing_stock", SnapshotChunk(period_uid=self.uid, after_location_id=after, limit=limit),
-                result_type=SnapshotProgress, start_to_close_timeout=timedelta(minutes=5), retry_policy=CHUNK_RETRY,
-                summary=f"closing stock after location {after}")
+                SNAPSHOT_CLOSING_STOCK.name, SnapshotChunk(period_uid=self.uid, after_location_id=after, limit=limit),
+                result_type=SNAPSHOT_CLOSING_STOCK.result_type, start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=CHUNK_RETRY, summary=f"closing stock after location {after}")
             self._show("PENDING_CLOSE", f"approved; snapshotting closing stock: {progress.locations_done}/"
                        f"{progress.locations_total} locations")
             if progress.last_location_id is None:
                 return
             after = progress.last_location_id
 
-    async def _apply(self, activity_name: str, outcome: ApprovalOutcome) -> None:
+    async def _apply(self, ref: ActivityRef[CloseOutcomeEffect, PeriodCloseView], outcome: ApprovalOutcome) -> None:
         async with self.lock:
-            self._absorb(await effect(activity_name, CloseOutcomeEffect(
-                period_uid=self.uid, outcome=outcome, op_key=f"{activity_name}-{outcome.instance_id}"),
-                PeriodCloseView))
+            self._absorb(await effect(ref, CloseOutcomeEffect(
+                period_uid=self.uid, outcome=outcome, op_key=f"{ref.name}-{outcome.instance_id}")))
 
     @workflow.update
     async def request_close(self, request: RequestPeriodClose) -> PeriodCloseView:
         async with self.lock:
             try:
-                view = await effect("request_period_close", request, PeriodCloseView)
+                view = await effect(REQUEST_PERIOD_CLOSE, request)
             except ApplicationError:
                 self.abandoned = self.view is None
                 raise

@@ -14,8 +14,10 @@ with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.approvals import Decision, DecisionEffect, DecisionResult
     from dto.stock import (
+        DECIDE_TRANSFER,
+        REQUEST_TRANSFER,
+        WITHDRAW_TRANSFER,
         CreateTransfer,
-        TransferDecided,
         TransferDecisionEffect,
         TransferInput,
         TransferOutcomeEffect,
@@ -51,7 +53,7 @@ class TransferWorkflow(HoldsApproval):
     async def create(self, request: CreateTransfer) -> TransferResult:
         async with self.lock:
             try:
-                transfer = await effect("request_transfer", request, TransferResult)
+                transfer = await effect(REQUEST_TRANSFER, request)
             except ApplicationError:
                 self.abandoned = self.transfer is None
                 raise
@@ -69,10 +71,10 @@ class TransferWorkflow(HoldsApproval):
         async with self.lock:
             approval = self._open_approval()
             step = approval.decidable_step(decision)  # again under the lock: racing deciders get one winner
-            decided = await effect("decide_transfer", TransferDecisionEffect(
+            decided = await effect(DECIDE_TRANSFER, TransferDecisionEffect(
                 transfer_uid=self.uid, decision=DecisionEffect(
                     instance_id=approval.request.instance_id, step=step, decision=decision, final=True,
-                    op_key=op_key())), TransferDecided)
+                    op_key=op_key())))
             approval.decided(decision, final=True)
             self._end_approval()
             self._absorb(decided.transfer)
@@ -86,8 +88,8 @@ class TransferWorkflow(HoldsApproval):
     async def withdraw_approval(self, actor_id: int) -> TransferResult:
         """The request withdrawn by its requester or an admin: the transfer ends REJECTED."""
         async with self.lock:
-            transfer = await effect("withdraw_transfer", TransferOutcomeEffect(
-                transfer_uid=self.uid, outcome=self._withdrawal(actor_id), op_key=op_key()), TransferResult)
+            transfer = await effect(WITHDRAW_TRANSFER, TransferOutcomeEffect(
+                transfer_uid=self.uid, outcome=self._withdrawal(actor_id), op_key=op_key()))
             self._end_approval()
             return self._absorb(transfer)
 

@@ -17,7 +17,14 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from core.permissions import Perm
     from dto.approvals import ApprovalOutcome, ApprovalRequest
-    from dto.stock import CreateTransfer, TransferInput, TransferOutcomeEffect, TransferView
+    from dto.stock import (
+        APPLY_TRANSFER_OUTCOME,
+        CREATE_TRANSFER,
+        CreateTransfer,
+        TransferInput,
+        TransferOutcomeEffect,
+        TransferView,
+    )
     from workflows.approvals.approval import ApprovalWorkflow, approval_workflow_id
     from workflows.lifecycle import effect, require_permission, show
 
@@ -40,9 +47,8 @@ class TransferV1Workflow:
             outcome = await self._await_approval(self.approval)
             if outcome is not None:
                 async with self.lock:
-                    self._absorb(await effect("apply_transfer_outcome", TransferOutcomeEffect(
-                        transfer_uid=self.uid, outcome=outcome, op_key=f"outcome-{outcome.instance_id}"),
-                        TransferView))
+                    self._absorb(await effect(APPLY_TRANSFER_OUTCOME, TransferOutcomeEffect(
+                        transfer_uid=self.uid, outcome=outcome, op_key=f"outcome-{outcome.instance_id}")))
                     self.settled_instance = outcome.instance_id
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view.status.value if self.view else "ABANDONED"
@@ -63,7 +69,7 @@ class TransferV1Workflow:
     async def create(self, request: CreateTransfer) -> TransferView:
         async with self.lock:
             try:
-                view = await effect("create_transfer", request, TransferView)
+                view = await effect(CREATE_TRANSFER, request)
             except ApplicationError:
                 self.abandoned = self.view is None
                 raise
