@@ -200,9 +200,9 @@ async def test_enabled_each_row_is_sent_once_and_marked_sent(make_user, session_
     assert received.message["Message-ID"] == f"<{rows(session_factory, [pending[1]])[0].uid}@mfg.test>"
     assert "needs your decision at step 1" in received.message.get_content()
 
-    before = len(sink.handler.received)
-    await deliver(session_factory, config, mine)  # a second run (or a retried activity) sends nothing more
-    assert sink.to({head.email, director.email})[3:] == [] and len(sink.handler.received) == before
+    # a second run (or a retried activity) sends none of these again (rows other lifecycles add meanwhile may go)
+    await deliver(session_factory, config, mine)
+    assert sink.to({head.email, director.email})[3:] == []
     assert [row.attempts for row in rows(session_factory, mine)] == [1, 1, 1]
 
 
