@@ -11,6 +11,7 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import PageDep, stock_router, with_total
 from api.stock.rendering import StockJSON
+from api.stock.schemas.reports import ConsolidatedDashboardOut, ConsolidatedStockOut, LocationDashboardOut
 from core.permissions import Perm
 from core.timeutil import utcnow
 from services.stock import consolidated as stock_consolidated
@@ -22,18 +23,21 @@ router = stock_router(tags=["stock: dashboards"])
 PeriodParam = Annotated[SafeStr | None, Query(alias="periodId")]
 
 
-@router.get("/locations/{location_id}/dashboard", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON)
+@router.get("/locations/{location_id}/dashboard", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON,
+            response_model=LocationDashboardOut)
 def location_dashboard(location_id: SafeStr, session: SessionDep, user: CurrentUser,
                        period_id: PeriodParam = None) -> StockJSON:
     return StockJSON(stock_dashboards.location_dashboard(session, user, location_id, period_id, utcnow().date()))
 
 
-@router.get("/dashboard/consolidated", dependencies=[require(Perm.STOCK_CONSOLIDATED)], response_class=StockJSON)
+@router.get("/dashboard/consolidated", dependencies=[require(Perm.STOCK_CONSOLIDATED)], response_class=StockJSON,
+            response_model=ConsolidatedDashboardOut)
 def consolidated_dashboard(session: SessionDep, period_id: PeriodParam = None) -> StockJSON:
     return StockJSON(stock_dashboards.consolidated_dashboard(session, period_id, utcnow().date()))
 
 
-@router.get("/stock/consolidated", dependencies=[require(Perm.STOCK_CONSOLIDATED)], response_class=StockJSON)
+@router.get("/stock/consolidated", dependencies=[require(Perm.STOCK_CONSOLIDATED)], response_class=StockJSON,
+            response_model=ConsolidatedStockOut)
 def consolidated_stock(session: SessionDep, page: PageDep,
                        category: Annotated[SafeStr | None, Query()] = None,
                        low_stock: Annotated[bool, Query(alias="lowStock")] = False) -> StockJSON:

@@ -14,17 +14,31 @@ from api.contracts.types import SafeStr
 from api.deps import SessionDep, TemporalDep, in_transaction, require
 from api.stock.common import FlexDate, PageDep, StockBody, number, stock_router, with_total
 from api.stock.ncr_calls import start_ncr_lifecycles
+from api.stock.schemas.documents import (
+    DeletedOut,
+    DeliveryHeaderOut,
+    DeliveryLineOut,
+    DeliveryListOut,
+    DeliveryNcrOut,
+    DeliveryOut,
+    DeliverySavedOut,
+    DeliverySummaryOut,
+    RaisedNcrOut,
+    item_of,
+    location_of,
+    period_of,
+    supplier_of,
+    user_of,
+)
 from core.permissions import Perm
-from core.timeutil import iso_z
 from models.catalog import Material, Supplier
 from models.quality import NonConformance
-from models.stock import Delivery, DeliveryLine
+from models.stock import Delivery, DeliveryLine, Location
 from services.identity import Principal
 from services.stock import deliveries as stock_deliveries
 from services.stock import delivery_reads as stock_delivery_queries
 from services.stock.deliveries import DeliveryInput, DeliveryLineInput, DeliveryResult
 from services.stock.delivery_reads import DeliveryDetails, DeliveryFilters
-from services.stock.views import item_ref, location_ref, user_ref
 
 router = stock_router(tags=["stock: deliveries"])
 
@@ -90,27 +104,28 @@ def list_location_deliveries(
         supplier_id: Annotated[SafeStr | None, Query(alias="supplierId")] = None,
         has_variance: Annotated[bool | None, Query(alias="hasVariance")] = None,
         start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
-        end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> dict[str, Any]:
+        end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> DeliveryListOut:
     filters = DeliveryFilters(status, supplier_id, has_variance, start_date, end_date)
     found = stock_delivery_queries.list_deliveries(session, user, location_id, filters, page.offset, page.limit)
     with_total(response, found.total)
-    return {"deliveries": [_summary(row, found.suppliers[row.supplier_id], found.location) for row in found.rows],
-            "total": found.total, "page": page.page, "limit": page.limit}
+    return DeliveryListOut(
+        deliveries=[_summary(row, found.suppliers[row.supplier_id], found.location) for row in found.rows],
+        total=found.total, page=page.page, limit=page.limit)
 
 
 @router.get("/deliveries/{delivery_id}")
-def get_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
+def get_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> DeliveryOut:
     return _details(stock_delivery_queries.get_delivery(session, user, delivery_id))
 
 
 @router.post("/locations/{location_id}/deliveries")
 async def create_delivery(location_id: SafeStr, body: DeliveryBody, request: Request, temporal: TemporalDep,
-                          user: Principal = POST) -> dict[str, Any]:
+                          user: Principal = POST) -> DeliverySavedOut:
     """A DRAFT (no stock effect) or a POSTED delivery (stock, WAC and price-variance NCRs)."""
     data = DeliveryInput(body.supplier_id, body.delivery_date, _line_inputs(body.lines), body.invoice_no,
                          body.delivery_note)
 
-    def work(session: Session) -> tuple[dict[str, Any], list[str]]:
+    def work(session: Session) -> tuple[DeliverySavedOut, list[str]]:
         result = stock_deliveries.create_delivery(session, user, location_id, data, body.status == "POSTED")
         return _answer(session, result, "Delivery saved as draft."), [str(n.uid) for n in result.raised]
 
@@ -121,11 +136,11 @@ async def create_delivery(location_id: SafeStr, body: DeliveryBody, request: Req
 
 @router.patch("/deliveries/{delivery_id}")
 async def update_delivery(delivery_id: SafeStr, body: DeliveryPatchBody, request: Request, temporal: TemporalDep,
-                          user: Principal = POST) -> dict[str, Any]:
+                          user: Principal = POST) -> DeliverySavedOut:
     """Edit a draft; with `status: "POSTED"` also post it."""
     changes = _changes(body)
 
-    def work(session: Session) -> tuple[dict[str, Any], list[str]]:
+    def work(session: Session) -> tuple[DeliverySavedOut, list[str]]:
         result = stock_deliveries.update_delivery(session, user, delivery_id, changes, body.status == "POSTED")
         return _answer(session, result, "Delivery updated."), [str(n.uid) for n in result.raised]
 
@@ -135,21 +150,21 @@ async def update_delivery(delivery_id: SafeStr, body: DeliveryPatchBody, request
 
 
 @router.delete("/deliveries/{delivery_id}")
-def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
+def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = POST) -> DeletedOut:
     deleted = stock_deliveries.delete_delivery(session, user, delivery_id)
-    return {"success": True, "id": str(deleted.uid), "message": f"Delivery {deleted.delivery_no} deleted."}
+    return DeletedOut(success=True, id=str(deleted.uid), message=f"Delivery {deleted.delivery_no} deleted.")
 
 
-# -- rendering ------------------------------------------------------------------------------------------------
+# -- rendering (api/stock/schemas/documents.py) ---------------------------------------------------------------
 
-def _answer(session: Session, result: DeliveryResult, draft_message: str) -> dict[str, Any]:
+def _answer(session: Session, result: DeliveryResult, draft_message: str) -> DeliverySavedOut:
     """The contract's answer to a create or an edit: the delivery, its lines and the NCRs this call raised."""
     details = stock_delivery_queries.delivery_details(session, result.delivery)
     delivery = result.delivery
-    return {"id": str(delivery.uid), "message": _message(delivery, result.raised, draft_message),
-            "delivery": _header(delivery),
-            "lines": [_line(line, details.items[line.item_id]) for line in details.lines],
-            "ncrs": [_ncr(ncr, details.items) for ncr in result.raised]}
+    return DeliverySavedOut(id=str(delivery.uid), message=_message(delivery, result.raised, draft_message),
+                            delivery=_header(delivery),
+                            lines=[_line(line, details.items[line.item_id]) for line in details.lines],
+                            ncrs=[_ncr(ncr, details.items) for ncr in result.raised])
 
 
 def _message(delivery: Delivery, raised: list[NonConformance], draft_message: str) -> str:
@@ -161,44 +176,50 @@ def _message(delivery: Delivery, raised: list[NonConformance], draft_message: st
     return "Delivery posted. Stock and WAC updated; no price variance."
 
 
-def _header(delivery: Delivery) -> dict[str, Any]:
-    return {"id": str(delivery.uid), "delivery_no": delivery.delivery_no,
-            "delivery_date": delivery.delivery_date.isoformat(), "invoice_no": delivery.invoice_no,
-            "total_amount": number(delivery.total_amount), "has_variance": delivery.has_variance,
-            "status": delivery.status}
+def _header_fields(delivery: Delivery) -> dict[str, Any]:
+    return {"id": str(delivery.uid), "delivery_no": delivery.delivery_no, "delivery_date": delivery.delivery_date,
+            "invoice_no": delivery.invoice_no, "total_amount": float(delivery.total_amount),
+            "has_variance": delivery.has_variance, "status": delivery.status}
 
 
-def _summary(delivery: Delivery, supplier: Supplier, location: Any) -> dict[str, Any]:
-    return {**_header(delivery), "delivery_note": delivery.delivery_note, "location": location_ref(location),
-            "supplier": _supplier_ref(supplier), "created_at": iso_z(delivery.created_at),
-            "posted_at": iso_z(delivery.posted_at)}
+def _header(delivery: Delivery) -> DeliveryHeaderOut:
+    return DeliveryHeaderOut(**_header_fields(delivery))
 
 
-def _details(found: DeliveryDetails) -> dict[str, Any]:
+def _summary_fields(delivery: Delivery, supplier: Supplier, location: Location) -> dict[str, Any]:
+    return {**_header_fields(delivery), "delivery_note": delivery.delivery_note, "location": location_of(location),
+            "supplier": supplier_of(supplier), "created_at": delivery.created_at, "posted_at": delivery.posted_at}
+
+
+def _summary(delivery: Delivery, supplier: Supplier, location: Location) -> DeliverySummaryOut:
+    return DeliverySummaryOut(**_summary_fields(delivery, supplier, location))
+
+
+def _details(found: DeliveryDetails) -> DeliveryOut:
     delivery = found.delivery
-    return {**_summary(delivery, found.supplier, found.location),
-            "period": {"id": str(found.period.uid), "name": found.period.name} if found.period else None,
-            "created_by": user_ref(found.users.get(delivery.created_by_id or 0)),
-            "posted_by": user_ref(found.users.get(delivery.posted_by_id or 0)),
-            "lines": [_line(line, found.items[line.item_id]) for line in found.lines],
-            "ncrs": [{**_ncr(ncr, found.items), "status": ncr.status, "total_value": number(ncr.total_value)}
-                     for ncr in found.ncrs]}
+    return DeliveryOut(
+        **_summary_fields(delivery, found.supplier, found.location), period=period_of(found.period),
+        created_by=user_of(found.users.get(delivery.created_by_id or 0)),
+        posted_by=user_of(found.users.get(delivery.posted_by_id or 0)),
+        lines=[_line(line, found.items[line.item_id]) for line in found.lines],
+        ncrs=[DeliveryNcrOut(**_ncr_fields(ncr, found.items), status=ncr.status,
+                             total_value=number(ncr.total_value)) for ncr in found.ncrs])
 
 
-def _line(line: DeliveryLine, item: Material) -> dict[str, Any]:
-    return {"id": str(line.uid), "line_no": line.line_number, "item": item_ref(item),
-            "quantity": number(line.quantity), "unit_price": number(line.unit_price),
-            "total": number(line.line_total), "period_price": number(line.period_price),
-            "has_variance": line.has_variance}
+def _line(line: DeliveryLine, item: Material) -> DeliveryLineOut:
+    return DeliveryLineOut(id=str(line.uid), line_no=line.line_number, item=item_of(item),
+                           quantity=float(line.quantity), unit_price=float(line.unit_price),
+                           total=float(line.line_total), period_price=number(line.period_price),
+                           has_variance=line.has_variance)
 
 
-def _ncr(ncr: NonConformance, items: dict[int, Material]) -> dict[str, Any]:
+def _ncr_fields(ncr: NonConformance, items: dict[int, Material]) -> dict[str, Any]:
     item = items.get(ncr.material_id or 0)
     return {"id": str(ncr.uid), "ncr_no": ncr.ncr_number, "type": ncr.kind.upper(),
-            "item": item_ref(item) if item else None, "expected_price": number(ncr.expected_price),
+            "item": item_of(item) if item else None, "expected_price": number(ncr.expected_price),
             "actual_price": number(ncr.actual_price), "variance": number(ncr.variance),
             "variance_percent": number(ncr.variance_percent)}
 
 
-def _supplier_ref(supplier: Supplier) -> dict[str, Any]:
-    return {"id": str(supplier.uid), "code": supplier.code, "name": supplier.name}
+def _ncr(ncr: NonConformance, items: dict[int, Material]) -> RaisedNcrOut:
+    return RaisedNcrOut(**_ncr_fields(ncr, items))

@@ -10,15 +10,25 @@ from pydantic import Field, StringConstraints
 
 from api.contracts.types import SafeStr
 from api.deps import SessionDep, require
-from api.stock.common import FlexDate, PageDep, StockBody, number, stock_router, with_total
+from api.stock.common import FlexDate, PageDep, StockBody, stock_router, with_total
+from api.stock.schemas.documents import (
+    IssueCreatedOut,
+    IssueHeaderOut,
+    IssueLineOut,
+    IssueListOut,
+    IssueOut,
+    IssueSummaryOut,
+    item_of,
+    location_of,
+    period_of,
+    user_of,
+)
 from core.permissions import Perm
-from core.timeutil import iso_z
 from models.catalog import Material
 from models.stock import Location, StockIssue, StockIssueLine
 from services.identity import Principal
 from services.stock import issues as stock_issues
 from services.stock.issues import IssueDetails, IssueFilters, IssueInput, IssueLineInput
-from services.stock.views import item_ref, location_ref, user_ref
 
 router = stock_router(tags=["stock: issues"])
 
@@ -44,45 +54,51 @@ def list_location_issues(
         location_id: SafeStr, session: SessionDep, response: Response, page: PageDep, user: Principal = VIEW,
         cost_centre: Annotated[SafeStr | None, Query(alias="costCentre")] = None,
         start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
-        end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> dict[str, Any]:
+        end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> IssueListOut:
     filters = IssueFilters(cost_centre, start_date, end_date)
     location, rows, total = stock_issues.list_issues(session, user, location_id, filters, page.offset, page.limit)
     with_total(response, total)
-    return {"issues": [_summary(row, location) for row in rows], "total": total, "page": page.page,
-            "limit": page.limit}
+    return IssueListOut(issues=[_summary(row, location) for row in rows], total=total, page=page.page,
+                        limit=page.limit)
 
 
 @router.get("/issues/{issue_id}")
-def get_issue(issue_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> dict[str, Any]:
+def get_issue(issue_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> IssueOut:
     found = stock_issues.get_issue(session, user, issue_id)
-    return {**_summary(found.issue, found.location), "notes": found.issue.notes,
-            "period": {"id": str(found.period.uid), "name": found.period.name} if found.period else None,
-            "created_by": user_ref(found.users.get(found.issue.created_by_id or 0)),
-            "lines": _lines(found)}
+    return IssueOut(**_summary_fields(found.issue, found.location), notes=found.issue.notes,
+                    period=period_of(found.period),
+                    created_by=user_of(found.users.get(found.issue.created_by_id or 0)), lines=_lines(found))
 
 
 @router.post("/locations/{location_id}/issues")
-def create_issue(location_id: SafeStr, body: IssueBody, session: SessionDep, user: Principal = POST) -> dict[str, Any]:
+def create_issue(location_id: SafeStr, body: IssueBody, session: SessionDep,
+                 user: Principal = POST) -> IssueCreatedOut:
     """Issue stock at the current WAC: every line or (on a shortage) none."""
     data = IssueInput(body.issue_date, body.cost_centre,
                       [IssueLineInput(line.item_id, line.quantity) for line in body.lines], body.notes)
     found = stock_issues.create_issue(session, user, location_id, data)
-    return {"issue": _header(found.issue), "lines": _lines(found)}
+    return IssueCreatedOut(issue=IssueHeaderOut(**_header_fields(found.issue)), lines=_lines(found))
 
 
-def _header(issue: StockIssue) -> dict[str, Any]:
-    return {"id": str(issue.uid), "issue_no": issue.issue_no, "issue_date": issue.issue_date.isoformat(),
-            "cost_centre": issue.cost_centre, "total_value": number(issue.total_value)}
+# -- rendering (api/stock/schemas/documents.py) ---------------------------------------------------------------
+
+def _header_fields(issue: StockIssue) -> dict[str, Any]:
+    return {"id": str(issue.uid), "issue_no": issue.issue_no, "issue_date": issue.issue_date,
+            "cost_centre": issue.cost_centre, "total_value": float(issue.total_value)}
 
 
-def _summary(issue: StockIssue, location: Location) -> dict[str, Any]:
-    return {**_header(issue), "location": location_ref(location), "created_at": iso_z(issue.created_at)}
+def _summary_fields(issue: StockIssue, location: Location) -> dict[str, Any]:
+    return {**_header_fields(issue), "location": location_of(location), "created_at": issue.created_at}
 
 
-def _lines(found: IssueDetails) -> list[dict[str, Any]]:
+def _summary(issue: StockIssue, location: Location) -> IssueSummaryOut:
+    return IssueSummaryOut(**_summary_fields(issue, location))
+
+
+def _lines(found: IssueDetails) -> list[IssueLineOut]:
     return [_line(line, found.items[line.item_id]) for line in found.lines]
 
 
-def _line(line: StockIssueLine, item: Material) -> dict[str, Any]:
-    return {"item": item_ref(item), "quantity": number(line.quantity), "wac": number(line.wac),
-            "value": number(line.value)}
+def _line(line: StockIssueLine, item: Material) -> IssueLineOut:
+    return IssueLineOut(item=item_of(item), quantity=float(line.quantity), wac=float(line.wac),
+                        value=float(line.value))

@@ -11,6 +11,7 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, TemporalDep, in_transaction, require
 from api.stock.common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock.ncr_calls import change_status, start_ncr_lifecycles
+from api.stock.schemas.ncrs import NcrListOut, NcrOut
 from core.permissions import Perm
 from dto.stock import NcrStatus
 from services.identity import Principal
@@ -43,17 +44,17 @@ def list_ncrs(session: SessionDep, user: CurrentUser, page: PageDep, response: R
               location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None,
               type: Literal["MANUAL", "PRICE_VARIANCE"] | None = None, status: NcrStatus | None = None,
               start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
-              end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> Any:
+              end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> NcrListOut:
     ncrs, total = stock_ncrs.list_ncrs(session, user, location_uid=location_id, kind=type,
                                        status=status.value if status else None, start=start_date, end=end_date,
                                        offset=page.offset, limit=page.limit)
     with_total(response, total)
-    return {"ncrs": ncrs, "total": total, "page": page.page, "limit": page.limit}
+    return NcrListOut.model_validate({"ncrs": ncrs, "total": total, "page": page.page, "limit": page.limit})
 
 
 @router.get("/ncrs/{ncr_id}", dependencies=[require(Perm.STOCK_VIEW)])
-def get_ncr(ncr_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
-    return stock_ncrs.get(session, user, ncr_id)
+def get_ncr(ncr_id: SafeStr, session: SessionDep, user: CurrentUser) -> NcrOut:
+    return NcrOut.model_validate(stock_ncrs.get(session, user, ncr_id))
 
 
 def _raise(session: Session, user: Principal, body: ManualNcrBody) -> dict[str, Any]:
@@ -63,15 +64,15 @@ def _raise(session: Session, user: Principal, body: ManualNcrBody) -> dict[str, 
 
 
 @router.post("/ncrs", dependencies=[require(Perm.STOCK_POST)])
-async def create_ncr(body: ManualNcrBody, request: Request, client: TemporalDep, user: CurrentUser) -> Any:
+async def create_ncr(body: ManualNcrBody, request: Request, client: TemporalDep, user: CurrentUser) -> NcrOut:
     ncr = await in_transaction(request, _raise, user, body)
     await start_ncr_lifecycles(client, [ncr["id"]])
-    return ncr
+    return NcrOut.model_validate(ncr)
 
 
 @router.patch("/ncrs/{ncr_id}", dependencies=[require(Perm.STOCK_MANAGE_NCRS)])
 async def update_ncr_status(ncr_id: SafeStr, body: NcrStatusBody, request: Request, client: TemporalDep,
-                            user: CurrentUser) -> Any:
+                            user: CurrentUser) -> NcrOut:
     await in_transaction(request, stock_ncrs.get, user, ncr_id)  # 404 / location access first
     view = await change_status(request, client, user, ncr_id, body.status, body.resolution, body.credited_value)
-    return view.body
+    return NcrOut.model_validate(view.body)

@@ -11,6 +11,7 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import StockBody, stock_router
 from api.stock.rendering import StockJSON
+from api.stock.schemas.reports import ConsolidatedReconciliationOut, ReconciliationSavedOut
 from core.permissions import Perm
 from models.stock import Location
 from services.stock import access as stock_access
@@ -31,7 +32,8 @@ class ReconciliationBody(StockBody):
     is_confirmed: bool = False
 
 
-@router.get("/reconciliations/consolidated", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON)
+@router.get("/reconciliations/consolidated", dependencies=[require(Perm.STOCK_VIEW)], response_class=StockJSON,
+            response_model=ConsolidatedReconciliationOut)
 def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[SafeStr, Query(alias="periodId")],
                  location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> StockJSON:
     period = stock_period_close.period_by_uid(session, period_id)
@@ -46,7 +48,8 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[Sa
                       "grand_totals": stock_reconciliation.grand_totals(rows)})
 
 
-@router.post("/reconciliations", dependencies=[require(Perm.STOCK_RECONCILE)], response_class=StockJSON)
+@router.post("/reconciliations", dependencies=[require(Perm.STOCK_RECONCILE)], response_class=StockJSON,
+             response_model=ReconciliationSavedOut)
 def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> StockJSON:
     period = stock_period_close.period_by_uid(session, body.period_id)
     location = stock_access.accessible_location(session, user, body.location_id)

@@ -13,6 +13,13 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import stock_router
 from api.stock.rendering import StockJSON, csv_response, filename, wants_csv
+from api.stock.schemas.reports import (
+    CSV_ANSWER,
+    DeliveriesReportOut,
+    IssuesReportOut,
+    ReconciliationReportOut,
+    StockNowReportOut,
+)
 from core.permissions import Perm
 from core.timeutil import utcnow
 from services.stock import reports as stock_reports
@@ -75,13 +82,13 @@ def _answer(request: Request, body: dict[str, Any]) -> Response:
     return csv_response(filename(body["report"], location, period), header, rows(body))
 
 
-@router.get("/reports/stock-now", response_model=None)
+@router.get("/reports/stock-now", response_model=StockNowReportOut, responses={200: CSV_ANSWER})
 def stock_now(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
               category: Annotated[SafeStr | None, Query()] = None) -> Response:
     return _answer(request, stock_reports.stock_now(session, user, location_id, category, utcnow()))
 
 
-@router.get("/reports/deliveries", response_model=None)
+@router.get("/reports/deliveries", response_model=DeliveriesReportOut, responses={200: CSV_ANSWER})
 def deliveries(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
                period_id: PeriodParam,
                supplier_id: Annotated[SafeStr | None, Query(alias="supplierId")] = None) -> Response:
@@ -89,7 +96,7 @@ def deliveries(request: Request, session: SessionDep, user: CurrentUser, locatio
                                                      utcnow()))
 
 
-@router.get("/reports/issues", response_model=None)
+@router.get("/reports/issues", response_model=IssuesReportOut, responses={200: CSV_ANSWER})
 def issues(request: Request, session: SessionDep, user: CurrentUser, location_id: LocationParam,
            period_id: PeriodParam,
            cost_centre: Annotated[SafeStr | None, Query(alias="costCentre")] = None) -> Response:
@@ -97,7 +104,7 @@ def issues(request: Request, session: SessionDep, user: CurrentUser, location_id
                                                  utcnow()))
 
 
-@router.get("/reports/reconciliation", response_model=None)
+@router.get("/reports/reconciliation", response_model=ReconciliationReportOut, responses={200: CSV_ANSWER})
 def reconciliation(request: Request, session: SessionDep, user: CurrentUser, period_id: PeriodParam,
                    location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> Response:
     return _answer(request, stock_reports.reconciliation(session, user, period_id, location_id or None, utcnow()))

@@ -9,6 +9,7 @@ from pydantic import Field
 from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, TemporalDep, require
 from api.stock.common import FlexDate, PageDep, StockBody, stock_router, with_total
+from api.stock.schemas.transfers import TransferCreatedOut, TransferDecidedOut, TransferListOut, TransferOut
 from api.stock.transfer_calls import decide_transfer, request_transfer
 from core.permissions import Perm
 from dto.approvals import ApprovalAction
@@ -46,30 +47,33 @@ def list_transfers(session: SessionDep, user: CurrentUser, page: PageDep, respon
                    to_location_id: Annotated[SafeStr | None, Query(alias="toLocationId")] = None,
                    status: Status | None = None,
                    start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
-                   end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> Any:
+                   end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> TransferListOut:
     transfers, total = transfer_reads.list_transfers(
         session, user, from_location=from_location_id, to_location=to_location_id, status=status, start=start_date,
         end=end_date, offset=page.offset, limit=page.limit)
     with_total(response, total)
-    return {"transfers": transfers, "total": total, "page": page.page, "limit": page.limit}
+    return TransferListOut.model_validate({"transfers": transfers, "total": total, "page": page.page,
+                                           "limit": page.limit})
 
 
 @router.get("/transfers/{transfer_id}", dependencies=[require(Perm.STOCK_VIEW)])
-def get_transfer(transfer_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
-    return transfer_reads.get_transfer(session, user, transfer_id)
+def get_transfer(transfer_id: SafeStr, session: SessionDep, user: CurrentUser) -> TransferOut:
+    return TransferOut.model_validate(transfer_reads.get_transfer(session, user, transfer_id))
 
 
 @router.post("/transfers", dependencies=[require(Perm.STOCK_POST)])
-async def create_transfer(body: TransferBody, request: Request, client: TemporalDep, user: CurrentUser) -> Any:
+async def create_transfer(body: TransferBody, request: Request, client: TemporalDep,
+                          user: CurrentUser) -> TransferCreatedOut:
     lines = [TransferLineInput(item_uid=line.item_id, quantity=line.quantity) for line in body.lines]
     view = await request_transfer(request, client, user, body.from_location_id, body.to_location_id,
                                   body.request_date, body.notes, lines)
-    return {"message": "Transfer created successfully and is pending approval", "transfer": view.body}
+    return TransferCreatedOut(message="Transfer created successfully and is pending approval",
+                              transfer=TransferOut.model_validate(view.body))
 
 
 @router.patch("/transfers/{transfer_id}/approve")
 async def approve_transfer(transfer_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
-                           body: ApproveBody | None = None) -> Any:
+                           body: ApproveBody | None = None) -> TransferDecidedOut:
     view = await decide_transfer(request, client, user, transfer_id, ApprovalAction.APPROVED,
                                  body.comments if body else None)
     return decided(view.body, "Transfer approved; stock moved")
@@ -77,12 +81,12 @@ async def approve_transfer(transfer_id: SafeStr, request: Request, client: Tempo
 
 @router.patch("/transfers/{transfer_id}/reject")
 async def reject_transfer(transfer_id: SafeStr, body: RejectBody, request: Request, client: TemporalDep,
-                          user: CurrentUser) -> Any:
+                          user: CurrentUser) -> TransferDecidedOut:
     view = await decide_transfer(request, client, user, transfer_id, ApprovalAction.REJECTED, body.reason)
     return decided(view.body, "Transfer rejected")
 
 
-def decided(transfer: dict[str, Any], message: str) -> dict[str, Any]:
+def decided(transfer: dict[str, Any], message: str) -> TransferDecidedOut:
     """The transfer itself (the contract: "Transfer with status COMPLETED"), also under `transfer` with a
     `message`, the shape of the create answer."""
-    return {**transfer, "message": message, "transfer": transfer}
+    return TransferDecidedOut.model_validate({**transfer, "message": message, "transfer": transfer})
