@@ -18,7 +18,14 @@ from temporalio.service import RPCError
 
 from api.approvals.decisions import decide, outcome_applied
 from api.approvals.schemas import (
+    ApprovalInstanceDetailOut,
+    ApprovalInstanceOut,
+    ApprovalInstancePage,
+    ApprovalStepOut,
+    ApprovalTaskOut,
+    ApprovalTemplateOut,
     BulkDecisionBody,
+    BulkDecisionOut,
     CancelBody,
     DecisionBody,
     InstanceCreate,
@@ -29,7 +36,7 @@ from api.approvals.schemas import (
 )
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, PageNumber, SafeStr
-from api.contracts.wire import paged
+from api.contracts.wire import WireResponse, paged
 from api.deps import CurrentUser, SessionDep, TemporalDep, actor_of, in_transaction
 from api.lifecycle import WorkflowGone, guarded, search_attributes, transition
 from core.errors import AppError, access_denied, workflow_violation
@@ -59,37 +66,40 @@ Director = Annotated[Principal, Depends(_director)]
 
 # --- templates ------------------------------------------------------------------------------------------
 
-@router.get("/templates")
+@router.get("/templates", response_model=list[ApprovalTemplateOut])
 def list_templates(session: SessionDep, user: CurrentUser, entity_type: SafeStr | None = Query(None, max_length=50),
                    is_active: bool | None = None) -> Any:
     return templates.list_templates(session, entity_type, is_active)
 
 
-@router.post("/templates", status_code=201)
+@router.post("/templates", status_code=201, response_model=ApprovalTemplateOut)
 async def create_template(body: TemplateCreate, request: Request, user: Director) -> Any:
     values = body.model_dump(exclude={"steps"})
     return await in_transaction(request, templates.create_template, values, numbered(body.steps), user.id)
 
 
-@router.get("/templates/{template_id}")
+@router.get("/templates/{template_id}", response_model=ApprovalTemplateOut)
 def get_template(template_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
     return templates.render_template(session, templates.get_template(session, template_id))
 
 
-@router.put("/templates/{template_id}")
+@router.put("/templates/{template_id}", response_model=ApprovalTemplateOut)
 async def update_template(template_id: DbId, body: TemplateUpdate, request: Request, user: Director) -> Any:
     steps = numbered(body.steps) if body.steps is not None else None
     return await in_transaction(request, templates.update_template, template_id, body.changes(), steps, user.id)
 
 
-@router.post("/templates/{template_id}/steps", status_code=201)
+@router.post("/templates/{template_id}/steps", status_code=201, response_model=ApprovalStepOut)
 async def add_step(template_id: DbId, body: StepIn, request: Request, user: Director) -> Any:
     return await in_transaction(request, templates.add_step, template_id, body.model_dump(), user.id)
 
 
 # --- instances --------------------------------------------------------------------------------------------
+# An instance's `extra_data` is the requester's own JSON, whose numbers pydantic would write differently (`0.00001`
+# for `1e-05`): these answers are rendered as they always were (WireResponse: json.dumps); the response models
+# document them.
 
-@router.get("/instances")
+@router.get("/instances", response_model=ApprovalInstancePage)
 def list_instances(session: SessionDep, user: CurrentUser, status: SafeStr | None = Query(None, max_length=30),
                    reference_type: SafeStr | None = Query(None, max_length=50), reference_id: DbId | None = None,
                    requested_by: DbId | None = None, page: PageNumber = 1,
@@ -97,17 +107,17 @@ def list_instances(session: SessionDep, user: CurrentUser, status: SafeStr | Non
     items, total = queries.search_instances(session, (page - 1) * page_size, page_size, status=status,
                                             reference_type=reference_type, reference_id=reference_id,
                                             requested_by=requested_by)
-    return paged(items, total, page, page_size)
+    return WireResponse(paged(items, total, page, page_size))
 
 
-@router.post("/instances", status_code=201)
+@router.post("/instances", status_code=201, response_model=ApprovalInstanceOut)
 async def create_instance(body: InstanceCreate, request: Request, client: TemporalDep, user: CurrentUser) -> Any:
     """A standalone approval request (purchase orders use `/po/{po_id}/submit`): planned from the entity
     type's active template; with steps, its approval workflow starts here (no step: approved at once)."""
     opened = await in_transaction(request, queries.open_instance, body.model_dump(), user.id)
     approval = opened.request
     if approval is None:
-        return opened.view
+        return WireResponse(opened.view, status_code=201)
     instance_id = approval.instance_id
     try:
         await guarded(lambda: client.start_workflow(
@@ -123,12 +133,12 @@ async def create_instance(body: InstanceCreate, request: Request, client: Tempor
         if isinstance(err, AppError):
             raise
         raise AppError("SERVICE_UNAVAILABLE", 503, "The lifecycle service is unavailable; retry later") from err
-    return opened.view
+    return WireResponse(opened.view, status_code=201)
 
 
-@router.get("/instances/{instance_id}")
+@router.get("/instances/{instance_id}", response_model=ApprovalInstanceDetailOut)
 def get_instance(instance_id: DbId, session: SessionDep, user: CurrentUser) -> Any:
-    return queries.instance_detail(session, instance_id)
+    return WireResponse(queries.instance_detail(session, instance_id))
 
 
 async def _approval_closed(client: Client, instance_id: int) -> None:
@@ -159,14 +169,14 @@ async def _decide(request: Request, client: Client, user: Principal, instance_id
     return queries.render_task(result.task), result.final
 
 
-@router.post("/instances/{instance_id}/approve")
+@router.post("/instances/{instance_id}/approve", response_model=ApprovalTaskOut)
 async def approve_instance(instance_id: DbId, body: DecisionBody, request: Request, client: TemporalDep,
                            user: CurrentUser) -> Any:
     task, _ = await _decide(request, client, user, instance_id, body.action, body.comments)
     return task
 
 
-@router.post("/instances/{instance_id}/cancel")
+@router.post("/instances/{instance_id}/cancel", response_model=ApprovalInstanceOut)
 async def cancel_instance(instance_id: DbId, request: Request, client: TemporalDep, user: CurrentUser,
                           body: CancelBody | None = None) -> Any:
     """The requester (or an admin-equivalent) withdraws an open request; a purchase order goes back to draft."""
@@ -176,7 +186,7 @@ async def cancel_instance(instance_id: DbId, request: Request, client: TemporalD
     else:
         await _withdraw_from_entity(client, target, target.engine_workflow_id, user)
     await in_transaction(request, queries.record_cancel_request, instance_id, user.id, body.reason if body else None)
-    return await in_transaction(request, queries.instance_view, instance_id)
+    return WireResponse(await in_transaction(request, queries.instance_view, instance_id))
 
 
 async def _withdraw_from_entity(client: Client, target: DecisionTarget, engine_workflow_id: str,
@@ -203,7 +213,7 @@ async def _signal_cancel(client: Client, target: DecisionTarget, user: Principal
         await _approval_closed(client, target.instance_id)
 
 
-@router.post("/bulk-approve")
+@router.post("/bulk-approve", response_model=BulkDecisionOut)
 async def bulk_approve(body: BulkDecisionBody, request: Request, client: TemporalDep, user: CurrentUser) -> Any:
     """Each instance decided on its own (a few at a time); one refusal does not stop the others."""
     gate = asyncio.Semaphore(BULK_CONCURRENCY)

@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from api.contracts.types import DbId
-from api.contracts.wire import Body
+from api.contracts.wire import AerospacePage, Body
 from core.permissions import parse_role
 from dto.approvals import ApprovalAction
 
@@ -137,3 +137,152 @@ class BulkDecisionBody(DecisionBody):
 
 class CancelBody(Body):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+# --- answers ----------------------------------------------------------------------------------------------
+# The services render these bodies JSON-ready (numbers as floats, times as `…Z` strings); the models below describe
+# them and pass those values through unchanged (no re-parsing, no re-formatting).
+
+IsoDateTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""A timestamp the service already rendered: ISO 8601 in UTC with `Z`."""
+IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+"""A date the service already rendered: `YYYY-MM-DD`."""
+
+
+class ApprovalStepOut(BaseModel):
+    """A step of an approval template."""
+
+    id: int
+    template_id: int
+    step_number: int
+    name: str
+    approver_role: str | None
+    approver_user_id: int | None
+    min_amount: float
+    sla_seconds: int | None
+    escalation_user_id: int | None
+    allow_delegation: bool
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+
+
+class ApprovalTemplateOut(BaseModel):
+    """An approval template with its steps; `is_effective`: the one new requests of its entity type use."""
+
+    id: int
+    name: str
+    entity_type: str
+    description: str | None
+    is_active: bool
+    is_effective: bool
+    auto_approve_below: float | None
+    sla_seconds: int | None
+    created_by: int | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+    steps: list[ApprovalStepOut]
+
+
+class ApprovalInstanceOut(BaseModel):
+    """An approval request (workflow instance)."""
+
+    id: int
+    template_id: int | None
+    reference_type: str
+    reference_id: int
+    reference_number: str | None
+    status: str
+    current_step: int
+    total_steps: int
+    amount: float
+    currency: str
+    requested_by: int | None
+    requested_at: IsoDateTime
+    due_date: IsoDateTime | None
+    priority: str
+    extra_data: dict[str, Any]
+    notes: str | None
+    completed_at: IsoDateTime | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+
+
+ApprovalInstancePage = AerospacePage[ApprovalInstanceOut]
+
+
+class ApprovalTaskOut(BaseModel):
+    """One step of a request as decided (or still open)."""
+
+    id: int
+    workflow_instance_id: int
+    workflow_step_id: int | None
+    step_number: int
+    approver_id: int | None
+    status: str
+    decision_at: IsoDateTime | None
+    comments: str | None
+    is_escalated: bool
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+
+
+class ApprovalTaskDetailOut(ApprovalTaskOut):
+    step_name: str | None
+    approver_role: str | None
+    approver_user_id: int | None
+    approver: str | None = Field(description="The display name of who decided")
+    due_at: IsoDateTime | None
+    escalated_at: IsoDateTime | None
+    escalated_to_id: int | None
+
+
+class ApprovalInstanceDetailOut(ApprovalInstanceOut):
+    """A request with its steps so far (one per opened step)."""
+
+    requested_by_name: str | None
+    approvals: list[ApprovalTaskDetailOut]
+
+
+class DecidableApprovalOut(BaseModel):
+    """An open step the caller may decide now."""
+
+    approval_id: int
+    instance_id: int
+    reference_type: str
+    reference_id: int
+    reference_number: str | None
+    amount: float
+    currency: str
+    requested_at: IsoDateTime
+    priority: str
+    step_number: int
+    step_name: str | None
+    due_at: IsoDateTime | None
+    is_escalated: bool
+
+
+class BulkDecided(BaseModel):
+    instance_id: int
+    success: Literal[True]
+    approval_id: int
+    step_number: int
+    status: str = Field(description="The decision when it was the last step, else `in_review`")
+
+
+class BulkRefusal(BaseModel):
+    code: str
+    detail: str
+
+
+class BulkRefused(BaseModel):
+    instance_id: int
+    success: Literal[False]
+    error: BulkRefusal
+
+
+class BulkDecisionOut(BaseModel):
+    """One result per instance (in the order asked, duplicates once)."""
+
+    results: list[BulkDecided | BulkRefused]
+    succeeded: int
+    failed: int

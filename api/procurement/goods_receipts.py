@@ -10,7 +10,8 @@ from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.types import DbId, SafeStr
 from api.deps import SessionDep, TemporalDep, actor_of, in_transaction, require
 from api.lifecycle import create_with_start, idempotency_key, transition, update_id
-from api.procurement.schemas.purchase_orders import GoodsReceiptCreate, StageBody
+from api.procurement.schemas.goods_receipts import GoodsReceiptCreate, GoodsReceiptOut, StageBody
+from api.procurement.schemas.purchase_orders import PurchaseOrderOut
 from core.errors import AppError, not_found, workflow_violation
 from core.permissions import Perm
 from dto.procurement import CreateGrn, GrnCommand, GrnInput, GrnResult, GrnView
@@ -26,12 +27,12 @@ from workflows.procurement.purchase_order import PurchaseOrderWorkflow, purchase
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["goods receipts"])
 
 
-@router.get("/grn/{grn_id}", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/grn/{grn_id}", dependencies=[require(Perm.PO_VIEW)], response_model=GoodsReceiptOut)
 def get_goods_receipt(grn_id: DbId, session: SessionDep) -> Any:
     return receiving.render(session, receiving.get_grn(session, grn_id))
 
 
-@router.get("/{po_id}/receipts", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/{po_id}/receipts", dependencies=[require(Perm.PO_VIEW)], response_model=list[GoodsReceiptOut])
 def list_receipts(po_id: DbId, session: SessionDep) -> Any:
     return [receiving.render(session, grn) for grn in receiving.receipts_of(session, po_id)]
 
@@ -53,7 +54,7 @@ def _rendered(session: Any, grn_id: int) -> dict[str, Any]:
     return receiving.render(session, receiving.get_grn(session, grn_id))
 
 
-@router.post("/{po_id}/receive", status_code=201)
+@router.post("/{po_id}/receive", status_code=201, response_model=GoodsReceiptOut)
 async def receive(po_id: DbId, body: GoodsReceiptCreate, request: Request, client: TemporalDep,
                   user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     """A goods receipt, run by the PO's own lifecycle (`receive`); a PO of the first lifecycle type gets a
@@ -111,7 +112,7 @@ async def _grn_command(request: Request, client: Any, grn_id: int, command: GrnC
     return await in_transaction(request, _rendered, grn_id)
 
 
-@router.post("/grn/{grn_id}/inspect")
+@router.post("/grn/{grn_id}/inspect", response_model=GoodsReceiptOut)
 async def inspect(grn_id: DbId, request: Request, client: TemporalDep, inspection_passed: bool = Query(...),
                   inspection_notes: SafeStr | None = Query(None, max_length=4000),
                   user: Principal = require(Perm.PO_INSPECT)) -> Any:
@@ -120,13 +121,13 @@ async def inspect(grn_id: DbId, request: Request, client: TemporalDep, inspectio
     return await _grn_command(request, client, grn_id, command)
 
 
-@router.post("/grn/{grn_id}/accept")
+@router.post("/grn/{grn_id}/accept", response_model=GoodsReceiptOut)
 async def accept(grn_id: DbId, request: Request, client: TemporalDep,
                  user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     return await _grn_command(request, client, grn_id, GrnCommand(action="accept", actor=actor_of(user, request)))
 
 
-@router.put("/{po_id}/items/{item_id}/stage")
+@router.put("/{po_id}/items/{item_id}/stage", response_model=PurchaseOrderOut)
 async def update_stage(po_id: DbId, item_id: DbId, body: StageBody, request: Request,
                        user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     def change(session: Any) -> dict[str, Any]:

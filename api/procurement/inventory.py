@@ -16,8 +16,14 @@ from api.contracts.wire import IfMatch, expected_version, paged
 from api.deps import CurrentUser, SessionDep
 from api.procurement.schemas.inventory import (
     InventoryCreate,
+    InventoryOut,
+    InventoryPage,
     InventoryUpdate,
+    TransactionAppliedOut,
     TransactionCreate,
+    TransactionPage,
+    TransferSplitOut,
+    applied_out,
     inventory_out,
     transaction_out,
 )
@@ -72,7 +78,7 @@ def require_all(*perms: Perm) -> Any:
 VIEW = require_any(Perm.VIEW_INVENTORY, Perm.MANAGE_INVENTORY)
 
 
-@router.get("", dependencies=[VIEW])
+@router.get("", dependencies=[VIEW], response_model=InventoryPage)
 def list_inventory(session: SessionDep, page: PageNumber = 1, page_size: int = Query(20, ge=1, le=100),
                    material_id: DbId | None = None, status: InventoryStatus | None = None,
                    location: SafeStr | None = None, lot_number: SafeStr | None = None,
@@ -83,7 +89,7 @@ def list_inventory(session: SessionDep, page: PageNumber = 1, page_size: int = Q
     return paged([inventory_out(r) for r in rows], total, page, page_size)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=InventoryOut)
 def receive(body: InventoryCreate, session: SessionDep,
             idempotency_key: SafeStr | None = Header(default=None, alias="Idempotency-Key", max_length=150),
             user: Principal = require_all(Perm.MANAGE_INVENTORY, Perm.RECEIVE_MATERIALS)) -> Any:
@@ -95,12 +101,12 @@ def receive(body: InventoryCreate, session: SessionDep,
     return inventory_out(record)
 
 
-@router.get("/{inventory_id}", dependencies=[VIEW])
+@router.get("/{inventory_id}", dependencies=[VIEW], response_model=InventoryOut)
 def get_inventory(inventory_id: DbId, session: SessionDep) -> Any:
     return inventory_out(inventory.get_inventory(session, inventory_id))
 
 
-@router.put("/{inventory_id}")
+@router.put("/{inventory_id}", response_model=InventoryOut)
 def update_inventory(inventory_id: DbId, body: InventoryUpdate, session: SessionDep, if_match: IfMatch = None,
                      user: Principal = require_all(Perm.MANAGE_INVENTORY)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -109,17 +115,19 @@ def update_inventory(inventory_id: DbId, body: InventoryUpdate, session: Session
     return inventory_out(record)
 
 
-@router.get("/{inventory_id}/transactions", dependencies=[VIEW])
+@router.get("/{inventory_id}/transactions", dependencies=[VIEW], response_model=TransactionPage)
 def list_transactions(inventory_id: DbId, session: SessionDep, page: PageNumber = 1,
                       page_size: int = Query(50, ge=1, le=500)) -> Any:
     rows, total = inventory.list_transactions(session, inventory_id, (page - 1) * page_size, page_size)
     return paged([transaction_out(r) for r in rows], total, page, page_size)
 
 
-@router.post("/{inventory_id}/transactions", status_code=201)
+@router.post("/{inventory_id}/transactions", status_code=201,
+             response_model=TransactionAppliedOut | TransferSplitOut)
 def create_transaction(inventory_id: DbId, body: TransactionCreate, session: SessionDep, if_match: IfMatch = None,
                        user: Principal = require_all(Perm.MANAGE_INVENTORY)) -> Any:
-    """Apply one movement; answers the ledger row with the record after it (`inventory`)."""
+    """Apply one movement; answers the ledger row with the record after it (`inventory`) and, when a partial
+    transfer split the record, the new one (`new_inventory`, absent otherwise)."""
     needed = TYPE_PERMISSION[body.transaction_type]
     if not _holds(user, needed):
         raise access_denied(f"A {body.transaction_type} requires permission {needed.value}")
@@ -129,8 +137,4 @@ def create_transaction(inventory_id: DbId, body: TransactionCreate, session: Ses
                        {"field": "inventory_id"})
     applied = inventory_movements.apply_transaction(session, inventory_id, body.movement(), user.id,
                                           expected_version(body, if_match))
-    answer = transaction_out(applied.transaction)
-    answer["inventory"] = inventory_out(applied.inventory)
-    if applied.split is not None:
-        answer["new_inventory"] = inventory_out(applied.split)
-    return answer
+    return applied_out(applied)

@@ -17,8 +17,11 @@ from api.procurement import purchase_order_calls
 from api.procurement.schemas.orders import (
     OrderApproval,
     OrderCreate,
+    OrderDeletedOut,
     OrderItemCreate,
     OrderItemUpdate,
+    OrderOut,
+    OrderPage,
     OrderStatus,
     OrderSubmit,
     OrderUpdate,
@@ -33,7 +36,7 @@ from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/orders", tags=["orders"])
 
 
-@router.get("", dependencies=[require(Perm.PO_VIEW)])
+@router.get("", dependencies=[require(Perm.PO_VIEW)], response_model=OrderPage)
 def list_orders(session: SessionDep, paging: Annotated[Paging, Depends()], status: OrderStatus | None = None,
                 priority: Priority | None = None, supplier_id: DbId | None = None) -> Any:
     rows, total = orders.search(session, paging.offset, paging.size, status=status, priority=priority,
@@ -41,26 +44,26 @@ def list_orders(session: SessionDep, paging: Annotated[Paging, Depends()], statu
     return paged(orders.render(session, rows), total, paging.page, paging.size)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=OrderOut)
 async def create_order(body: OrderCreate, request: Request, client: TemporalDep,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body.purchase_order(),
                                                             render=orders.rendered)
 
 
-@router.get("/{order_id}", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/{order_id}", dependencies=[require(Perm.PO_VIEW)], response_model=OrderOut)
 def get_order(order_id: PathId, session: SessionDep) -> Any:
     return orders.read_order(session, order_id)
 
 
-@router.put("/{order_id}")
+@router.put("/{order_id}", response_model=OrderOut)
 async def update_order(order_id: PathId, body: OrderUpdate, request: Request,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, orders.draft_edit(purchasing.update_header, "update"), order_id,
                                 body.changes(), user.id, body.version)
 
 
-@router.delete("/{order_id}")
+@router.delete("/{order_id}", response_model=OrderDeletedOut)
 async def delete_order(order_id: PathId, request: Request, client: TemporalDep,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     view = await orders.transition(request, client, order_id, PurchaseOrderWorkflow.discard,
@@ -68,7 +71,7 @@ async def delete_order(order_id: PathId, request: Request, client: TemporalDep,
     return {"message": f"Order {view.po_number} deleted", "id": order_id}
 
 
-@router.post("/{order_id}/submit")
+@router.post("/{order_id}/submit", response_model=OrderOut)
 async def submit_order(order_id: PathId, request: Request, client: TemporalDep, body: OrderSubmit | None = None,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     command = PoCommand(action="submit", actor=actor_of(user, request),
@@ -78,7 +81,7 @@ async def submit_order(order_id: PathId, request: Request, client: TemporalDep, 
     return await in_transaction(request, orders.read_order, order_id)
 
 
-@router.post("/{order_id}/approve")
+@router.post("/{order_id}/approve", response_model=OrderOut)
 async def approve_order(order_id: PathId, request: Request, client: TemporalDep, body: OrderApproval | None = None,
                         user: Principal = require(Perm.PO_VIEW)) -> Any:
     """Approve (no body, as the contract shows) or `{"action": "rejected" | "returned", "comments": …}`; the
@@ -87,21 +90,21 @@ async def approve_order(order_id: PathId, request: Request, client: TemporalDep,
     return await orders.decide_order(request, client, user, order_id, action, body.comments if body else None)
 
 
-@router.post("/{order_id}/items", status_code=201)
+@router.post("/{order_id}/items", status_code=201, response_model=OrderOut)
 async def add_order_item(order_id: PathId, body: OrderItemCreate, request: Request,
                          user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, orders.draft_edit(purchasing.add_line, "add an item to"), order_id,
                                 body.line().model_dump(), user.id)
 
 
-@router.put("/{order_id}/items/{item_id}")
+@router.put("/{order_id}/items/{item_id}", response_model=OrderOut)
 async def update_order_item(order_id: PathId, item_id: PathId, body: OrderItemUpdate, request: Request,
                             user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     change = orders.draft_edit(purchasing.update_line, "change an item of", item=True)
     return await in_transaction(request, change, order_id, item_id, body.changes(), user.id)
 
 
-@router.delete("/{order_id}/items/{item_id}")
+@router.delete("/{order_id}/items/{item_id}", response_model=OrderOut)
 async def delete_order_item(order_id: PathId, item_id: PathId, request: Request,
                             user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     change = orders.draft_edit(purchasing.delete_line, "delete an item of", item=True)

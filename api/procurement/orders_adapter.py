@@ -53,7 +53,7 @@ def _item(line: Mapping[str, Any]) -> OrderItemOut:
                         notes=line["notes"])
 
 
-def order_out(po: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], delivered: date | None) -> dict[str, Any]:
+def order_out(po: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], delivered: date | None) -> OrderOut:
     """A PO (its columns, as ORM values or as the PO rendering's JSON values) as the contract's Order.
     `order_date` is the PO date once the order is approved (null before); `actual_delivery_date` is
     `delivered` once it is received (null until then)."""
@@ -69,10 +69,10 @@ def order_out(po: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], deliver
         work_order_reference=po["work_order_reference"], requires_certification=po["requires_certification"],
         notes=po["notes"], version=po["version"], items=[_item(line) for line in lines],
         created_at=po["created_at"], updated_at=po["updated_at"],
-    ).model_dump(mode="json")
+    )
 
 
-def render(session: Session, pos: Sequence[PurchaseOrder]) -> list[dict[str, Any]]:
+def render(session: Session, pos: Sequence[PurchaseOrder]) -> list[OrderOut]:
     """Orders with their items: one query for the items of the whole page, one for delivery dates."""
     ids = [po.id for po in pos]
     lines: dict[int, list[dict[str, Any]]] = {po_id: [] for po_id in ids}
@@ -90,14 +90,14 @@ def render(session: Session, pos: Sequence[PurchaseOrder]) -> list[dict[str, Any
     return [order_out(_columns(po), lines[po.id], delivered.get(po.id)) for po in pos]
 
 
-def read_order(session: Session, order_id: int) -> dict[str, Any]:
+def read_order(session: Session, order_id: int) -> OrderOut:
     po = session.get(PurchaseOrder, order_id)
     if po is None:
         raise not_found("Order", order_id)
     return render(session, [po])[0]
 
 
-def rendered(session: Session, po: PurchaseOrder) -> dict[str, Any]:
+def rendered(session: Session, po: PurchaseOrder) -> OrderOut:
     return render(session, [po])[0]
 
 
@@ -134,11 +134,11 @@ def _draft(session: Session, order_id: int, action: str) -> PurchaseOrder:
 
 
 def draft_edit(change: Callable[..., PurchaseOrder], action: str,
-               item: bool = False) -> Callable[..., dict[str, Any]]:
+               item: bool = False) -> Callable[..., OrderOut]:
     """A PO draft edit (a `purchase_orders` service function taking the PO id first, then with `item` the line
     id) answering the Order."""
 
-    def run(session: Session, order_id: int, *args: Any) -> dict[str, Any]:
+    def run(session: Session, order_id: int, *args: Any) -> OrderOut:
         _draft(session, order_id, action)
         if item:
             line = session.get(PurchaseOrderLine, args[0])
@@ -186,7 +186,7 @@ def _pending(session: Session, order_id: int) -> tuple[int, int, str | None]:
 
 
 async def decide_order(request: Request, client: Client, user: Principal, order_id: int, action: ApprovalAction,
-                       comments: str | None) -> dict[str, Any]:
+                       comments: str | None) -> OrderOut:
     """The decision path of `POST /purchase-orders/{id}/approve`: the current step of the PO's approval
     instance is pinned, the approval workflow decides (role, limit, segregation of duties), and a final
     decision answers once the PO lifecycle has applied it."""

@@ -18,6 +18,11 @@ from api.procurement.schemas.purchase_orders import (
     LineItem,
     LineItemUpdate,
     PurchaseOrderCreate,
+    PurchaseOrderDeletedOut,
+    PurchaseOrderEventOut,
+    PurchaseOrderOut,
+    PurchaseOrderPage,
+    PurchaseOrderSummaryOut,
     PurchaseOrderUpdate,
     SubmitBody,
 )
@@ -34,7 +39,7 @@ from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["purchase orders"])
 
 
-@router.get("", dependencies=[require(Perm.PO_VIEW)])
+@router.get("", dependencies=[require(Perm.PO_VIEW)], response_model=PurchaseOrderPage)
 def list_purchase_orders(session: SessionDep, page: PageNumber = 1, page_size: int = Query(20, ge=1, le=100),
                          status: PoStatus | None = None, priority: SafeStr | None = None,
                          supplier_id: DbId | None = None,
@@ -46,29 +51,30 @@ def list_purchase_orders(session: SessionDep, page: PageNumber = 1, page_size: i
     return paged(purchase_order_views.render_many(session, list(rows)), total, page, page_size)
 
 
-@router.get("/summary", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/summary", dependencies=[require(Perm.PO_VIEW)], response_model=PurchaseOrderSummaryOut)
 def summary(session: SessionDep) -> Any:
     return purchase_order_views.summary(session)
 
 
-@router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)], response_model=PurchaseOrderOut)
 def get_purchase_order(po_id: DbId, session: SessionDep) -> Any:
     return purchase_order_views.render(session, purchasing.get_po(session, po_id))
 
 
-@router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)])
+@router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)],
+            response_model=list[PurchaseOrderEventOut])
 def history(po_id: DbId, session: SessionDep) -> Any:
     return purchasing.history(session, po_id)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=PurchaseOrderOut)
 async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body,
                                                             render=purchase_order_views.render)
 
 
-@router.put("/{po_id}")
+@router.put("/{po_id}", response_model=PurchaseOrderOut)
 async def update_purchase_order(po_id: DbId, body: PurchaseOrderUpdate, request: Request,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -84,26 +90,26 @@ def _rendered(change: Any) -> Any:
     return run
 
 
-@router.post("/{po_id}/items", status_code=201)
+@router.post("/{po_id}/items", status_code=201, response_model=PurchaseOrderOut)
 async def add_line_item(po_id: DbId, body: LineItem, request: Request,
                         user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.add_line), po_id, body.model_dump(), user.id)
 
 
-@router.put("/{po_id}/items/{item_id}")
+@router.put("/{po_id}/items/{item_id}", response_model=PurchaseOrderOut)
 async def update_line_item(po_id: DbId, item_id: DbId, body: LineItemUpdate, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.update_line), po_id, item_id,
                                 body.model_dump(exclude_unset=True), user.id)
 
 
-@router.delete("/{po_id}/items/{item_id}")
+@router.delete("/{po_id}/items/{item_id}", response_model=PurchaseOrderOut)
 async def delete_line_item(po_id: DbId, item_id: DbId, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await in_transaction(request, _rendered(purchasing.delete_line), po_id, item_id, user.id)
 
 
-@router.delete("/{po_id}")
+@router.delete("/{po_id}", response_model=PurchaseOrderDeletedOut)
 async def delete_purchase_order(po_id: DbId, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     view = await run_command(request, client, po_id, PurchaseOrderWorkflow.discard,
@@ -111,7 +117,7 @@ async def delete_purchase_order(po_id: DbId, request: Request, client: TemporalD
     return {"message": f"Purchase order {view.po_number} deleted"}
 
 
-@router.post("/{po_id}/submit")
+@router.post("/{po_id}/submit", response_model=PurchaseOrderOut)
 async def submit(po_id: DbId, request: Request, client: TemporalDep, body: SubmitBody | None = None,
                  user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     command = PoCommand(action="submit", actor=actor_of(user, request),
@@ -143,7 +149,7 @@ def _approval_of(session: Any, po_id: int) -> tuple[int | None, str | None]:
     return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).workflow_id
 
 
-@router.post("/{po_id}/approve")
+@router.post("/{po_id}/approve", response_model=PurchaseOrderOut)
 async def approve(po_id: DbId, body: ApprovalBody, request: Request, client: TemporalDep,
                   user: Principal = require(Perm.PO_VIEW)) -> Any:
     # read on a worker thread (never block the event loop), holding no connection while the lifecycle works
@@ -159,7 +165,7 @@ async def approve(po_id: DbId, body: ApprovalBody, request: Request, client: Tem
     return await rendered(request, po_id)
 
 
-@router.post("/{po_id}/order")
+@router.post("/{po_id}/order", response_model=PurchaseOrderOut)
 async def mark_ordered(po_id: DbId, request: Request, client: TemporalDep,
                        tracking_number: SafeStr | None = Query(None, max_length=100),
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
@@ -168,7 +174,7 @@ async def mark_ordered(po_id: DbId, request: Request, client: TemporalDep,
     return await rendered(request, po_id)
 
 
-@router.post("/{po_id}/cancel")
+@router.post("/{po_id}/cancel", response_model=PurchaseOrderOut)
 async def cancel(po_id: DbId, request: Request, client: TemporalDep,
                  reason: SafeStr | None = Query(None, max_length=2000),
                  user: Principal = require(Perm.PO_CANCEL)) -> Any:

@@ -7,9 +7,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from api.contracts.types import DbId
-from api.contracts.wire import Body, Money, UtcDateTime, VersionedBody, WireModel
+from api.contracts.wire import AerospacePage, Body, Money, UtcDateTime, VersionedBody, WireModel
 from models.procurement import Inventory, InventoryTransaction
-from services.procurement.inventory import NEEDS_POSITIVE, InventoryStatus, Movement, TransactionType, is_expired, today
+from services.procurement.inventory import (
+    NEEDS_POSITIVE,
+    Applied,
+    InventoryStatus,
+    Movement,
+    TransactionType,
+    is_expired,
+    today,
+)
 
 QuantityIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3)]
 CostIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
@@ -104,6 +112,8 @@ class TransactionCreate(VersionedBody):
 
 
 class InventoryOut(WireModel):
+    """A stock record: one lot of one material at one location."""
+
     id: int
     uid: str
     material_id: int
@@ -132,14 +142,19 @@ class InventoryOut(WireModel):
     updated_at: UtcDateTime
 
 
-def inventory_out(inventory: Inventory) -> dict[str, Any]:
+InventoryPage = AerospacePage[InventoryOut]
+
+
+def inventory_out(inventory: Inventory) -> InventoryOut:
     columns = {c.key: getattr(inventory, c.key) for c in Inventory.__table__.columns}
     return InventoryOut.model_validate({
         **columns, "uid": str(inventory.uid), "available_quantity": inventory.available_quantity,
-        "is_expired": is_expired(inventory, today())}).model_dump(mode="json")
+        "is_expired": is_expired(inventory, today())})
 
 
 class TransactionOut(WireModel):
+    """A row of a stock record's ledger: what moved, and the record's balance after it."""
+
     id: int
     inventory_id: int
     transaction_type: str
@@ -161,7 +176,35 @@ class TransactionOut(WireModel):
     created_at: UtcDateTime
 
 
-def transaction_out(row: InventoryTransaction) -> dict[str, Any]:
+TransactionPage = AerospacePage[TransactionOut]
+
+
+class TransactionAppliedOut(TransactionOut):
+    """The ledger row just written, with the record after it."""
+
+    inventory: InventoryOut
+
+
+class TransferSplitOut(TransactionOut):
+    """A partial transfer's ledger row, with the source record after it and the new record the moved part
+    became (`new_inventory`)."""
+
+    inventory: InventoryOut
+    new_inventory: InventoryOut
+
+
+def _transaction_values(row: InventoryTransaction) -> dict[str, Any]:
     columns = {c.key: getattr(row, c.key) for c in InventoryTransaction.__table__.columns}
-    return TransactionOut.model_validate({**columns, "available_after": row.quantity_after - row.reserved_after}
-                                         ).model_dump(mode="json")
+    return {**columns, "available_after": row.quantity_after - row.reserved_after}
+
+
+def transaction_out(row: InventoryTransaction) -> TransactionOut:
+    return TransactionOut.model_validate(_transaction_values(row))
+
+
+def applied_out(applied: Applied) -> TransactionAppliedOut | TransferSplitOut:
+    """The answer of a movement: `new_inventory` only when a partial transfer split the record."""
+    values = {**_transaction_values(applied.transaction), "inventory": inventory_out(applied.inventory)}
+    if applied.split is None:
+        return TransactionAppliedOut.model_validate(values)
+    return TransferSplitOut.model_validate({**values, "new_inventory": inventory_out(applied.split)})

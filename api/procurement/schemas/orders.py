@@ -14,7 +14,7 @@ from pydantic import Field
 
 from api.approvals.schemas import Priority
 from api.contracts.types import INT4_MAX, DbId
-from api.contracts.wire import Body, Money, UtcDateTime, WireModel
+from api.contracts.wire import AerospacePage, Body, Money, UtcDateTime, WireModel
 from api.procurement.schemas.purchase_orders import LineItem, PurchaseOrderCreate
 from dto.approvals import ApprovalAction
 from dto.procurement import PoStatus
@@ -169,6 +169,8 @@ class OrderItemOut(WireModel):
 
 
 class OrderOut(WireModel):
+    """An order (a purchase order in the simple contract's names) with its items."""
+
     id: int
     order_number: str
     supplier_id: int
@@ -193,3 +195,11 @@ class OrderOut(WireModel):
     items: list[OrderItemOut]
     created_at: UtcDateTime
     updated_at: UtcDateTime
+
+
+OrderPage = AerospacePage[OrderOut]
+
+
+class OrderDeletedOut(WireModel):
+    message: str
+    id: int

@@ -1,14 +1,13 @@
-"""Purchase-order bodies (aerospace "Purchase Orders (Enhanced)")."""
+"""Purchase-order bodies and answers (aerospace "Purchase Orders (Enhanced)")."""
 
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from api.approvals.schemas import Priority
+from api.approvals.schemas import IsoDate, IsoDateTime, Priority
 from api.contracts.types import INT4_MAX, DbId
-from api.contracts.wire import Body
+from api.contracts.wire import AerospacePage, Body
 from dto.approvals import ApprovalAction
 
 
@@ -80,45 +79,110 @@ class ApprovalBody(Body):
     comments: str | None = Field(default=None, max_length=4000)
 
 
-class MaterialStage(StrEnum):
-    ON_ORDER = "on_order"
-    IN_INSPECTION = "in_inspection"
-    RAW_MATERIAL = "raw_material"
-    WIP = "wip"
-    FINISHED_GOODS = "finished_goods"
-    CONSUMED = "consumed"
-    SCRAPPED = "scrapped"
+# --- answers ----------------------------------------------------------------------------------------------
+# services/procurement/purchase_order_reads.py renders them JSON-ready: amounts and quantities as numbers, dates
+# and times as strings; these models pass those values through unchanged.
+
+class PurchaseOrderLineOut(BaseModel):
+    id: int
+    purchase_order_id: int
+    line_number: int
+    material_id: int
+    quantity_ordered: float
+    quantity_received: float
+    quantity_accepted: float
+    unit_of_measure: str | None
+    unit_price: float
+    discount_percent: float
+    total_price: float
+    required_date: IsoDate | None
+    specification: str | None
+    revision: str | None
+    requires_certification: bool
+    requires_inspection: bool
+    material_stage: str
+    notes: str | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
 
 
-class ReceiptLine(Body):
-    po_line_item_id: DbId
-    quantity_received: Decimal = Field(gt=0, max_digits=14, decimal_places=3)
-    unit_of_measure: str | None = Field(default=None, max_length=20)
-    lot_number: str | None = Field(default=None, max_length=100)
-    batch_number: str | None = Field(default=None, max_length=100)
-    heat_number: str | None = Field(default=None, max_length=100)
-    manufacture_date: date | None = None
-    expiry_date: date | None = None
-    storage_location: str | None = Field(default=None, max_length=100)
-    bin_number: str | None = Field(default=None, max_length=50)
-    notes: str | None = None
+class PurchaseOrderOut(BaseModel):
+    """A purchase order with its supplier's name and its line items."""
+
+    id: int
+    uid: str
+    po_number: str
+    supplier_id: int
+    supplier_name: str | None
+    created_by_id: int | None
+    approved_by_id: int | None
+    status: str
+    priority: str
+    po_date: IsoDate
+    required_date: IsoDate | None
+    expected_delivery_date: IsoDate | None
+    subtotal: float
+    tax_amount: float
+    shipping_cost: float
+    discount_amount: float
+    total_amount: float
+    currency: str
+    revision_number: int
+    shipping_method: str | None
+    shipping_address: str | None
+    requisition_number: str | None
+    project_reference: str | None
+    work_order_reference: str | None
+    requires_certification: bool
+    requires_inspection: bool
+    payment_terms: str | None
+    delivery_terms: str | None
+    notes: str | None
+    tracking_number: str | None
+    cancel_reason: str | None
+    approval_instance_id: int | None
+    approved_at: IsoDateTime | None
+    ordered_at: IsoDateTime | None
+    version: int
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+    line_items: list[PurchaseOrderLineOut]
 
 
-class GoodsReceiptCreate(Body):
-    purchase_order_id: DbId | None = None
-    receipt_date: date | None = None
-    delivery_note_number: str | None = Field(default=None, max_length=100)
-    invoice_number: str | None = Field(default=None, max_length=100)
-    carrier: str | None = Field(default=None, max_length=100)
-    tracking_number: str | None = Field(default=None, max_length=100)
-    packing_slip_received: bool = False
-    coc_received: bool = False
-    mtr_received: bool = False
-    storage_location: str | None = Field(default=None, max_length=100)
-    notes: str | None = None
-    line_items: list[ReceiptLine] = Field(min_length=1, max_length=500)
+PurchaseOrderPage = AerospacePage[PurchaseOrderOut]
 
 
-class StageBody(Body):
-    material_stage: MaterialStage
-    notes: str | None = None
+class PurchaseOrderSummaryOut(BaseModel):
+    """Counts by status (`received_count`: received and partially received) and values (`total_value`: every
+    PO but the cancelled ones)."""
+
+    total_pos: int
+    draft_count: int
+    pending_approval_count: int
+    approved_count: int
+    ordered_count: int
+    received_count: int
+    cancelled_count: int
+    total_value: float
+    pending_value: float
+
+
+class PurchaseOrderEventOut(BaseModel):
+    """One action on a PO (its history): who, from which status to which, at what total and revision."""
+
+    id: int
+    uid: str
+    purchase_order_id: int
+    user_id: int | None
+    action: str
+    from_status: str | None
+    to_status: str | None
+    comments: str | None
+    po_total_at_action: float | None
+    po_revision_at_action: int | None
+    ip_address: str | None
+    created_at: IsoDateTime
+
+
+class PurchaseOrderDeletedOut(BaseModel):
+    message: str
