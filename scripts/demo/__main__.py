@@ -25,8 +25,8 @@ from typing import Any, TextIO
 import httpx
 
 from core.settings import DEV_ADMIN_PASSWORD, get_settings
-from scripts.demo.console import batch_workflow, pack_workflow, run_console
-from scripts.demo.kit import V1, DemoError, DemoLogin, Story, log_in
+from scripts.demo.console import ConsoleResult, batch_workflow, pack_workflow, run_console
+from scripts.demo.kit import V1, DemoError, Story, log_in
 from scripts.demo.procurement import ProcurementResult, run_procurement
 from scripts.demo.stock import StockResult, run_stock
 
@@ -34,17 +34,10 @@ ADMIN_USERNAME = "admin"
 
 
 @dataclass
-class DemoResult:
+class DemoResult(ConsoleResult):
+    """What the console made (its logins joined by the other scenarios'), and what the other scenarios made."""
+
     run_tag: str
-    sku_id: int
-    sku_code: str
-    completed_batch_id: int
-    running_batch_id: int
-    passed_pack_id: int
-    failed_pack_id: int
-    quarantined_then_passed_pack_id: int
-    waiting_pack_id: int
-    logins: list[DemoLogin]
     procurement: ProcurementResult
     stock: StockResult
 
@@ -129,13 +122,8 @@ async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, 
     console = await run_console(client, admin, tag, story)
     procurement = await run_procurement(client, admin, tag, story)
     stock = await run_stock(client, admin, tag, story)
-    result = DemoResult(run_tag=tag, sku_id=console.sku_id, sku_code=console.sku_code,
-                        completed_batch_id=console.completed_batch_id, running_batch_id=console.running_batch_id,
-                        passed_pack_id=console.passed_pack_id, failed_pack_id=console.failed_pack_id,
-                        quarantined_then_passed_pack_id=console.quarantined_then_passed_pack_id,
-                        waiting_pack_id=console.waiting_pack_id,
-                        logins=console.logins + procurement.logins + stock.logins, procurement=procurement,
-                        stock=stock)
+    result = DemoResult(**{**vars(console), "logins": console.logins + procurement.logins + stock.logins},
+                        run_tag=tag, procurement=procurement, stock=stock)
     tell_where_to_look(story, result, api_url, temporal_ui_url or default_temporal_ui_url(), admin_username,
                        admin_password)
     out.flush()
