@@ -22,7 +22,13 @@ from api.deps import (
     require,
 )
 from api.stock.common import StockBody, stock_router
-from api.stock.schemas.users import StockRole
+from api.stock.schemas.results import SuccessMessageOut, SuccessOut
+from api.stock.schemas.users import (
+    SessionUserMessageOut,
+    StockRole,
+    UserMessageOut,
+    UserSessionOut,
+)
 from core.errors import AppError
 from core.permissions import Perm
 from core.security import IssuedToken
@@ -91,7 +97,7 @@ def _sign_in(session: Session, credentials: Credentials, client: ClientInfo) -> 
     return pair, user
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=SessionUserMessageOut)
 def login(body: Credentials, request: Request, response: Response, session: SessionDep,
           client: ClientInfoDep) -> Any:
     before = before_sign_in(request)
@@ -101,7 +107,7 @@ def login(body: Credentials, request: Request, response: Response, session: Sess
     return {"success": True, "message": "Login successful", "user": user}
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=SuccessOut)
 def logout(request: Request, response: Response, caller: OptionalUser, session: SessionDep,
            client: ClientInfoDep) -> Any:
     users.sign_out(session, caller, client)
@@ -113,7 +119,7 @@ def _signed_in_by_cookie(request: Request) -> bool:
     return STOCK_SESSION_COOKIE in request.cookies and not request.headers.get("authorization")
 
 
-@router.get("/auth/session")
+@router.get("/auth/session", response_model=UserSessionOut | None)
 def current_session(request: Request, response: Response, caller: OptionalUser, session: SessionDep) -> Any:
     """`UserSession` or null. A cookie session gets a fresh token each time (see renewed_access_token)."""
     if caller is None:
@@ -126,19 +132,19 @@ def current_session(request: Request, response: Response, caller: OptionalUser, 
     return user_session(session, caller)
 
 
-@router.post("/auth/register")
+@router.post("/auth/register", response_model=UserMessageOut)
 def register(body: Registration, session: SessionDep, actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     user = users.register_user(session, actor.id, body.model_dump())
     return {"success": True, "message": "User registered", "user": users.stock_user(session, user)}
 
 
-@router.post("/auth/change-password")
+@router.post("/auth/change-password", response_model=SuccessMessageOut)
 def change_password(body: PasswordChange, caller: CurrentUser, session: SessionDep) -> Any:
     users.change_password(session, caller, body.current_password, body.new_password)
     return {"success": True, "message": "Password changed successfully"}
 
 
-@router.patch("/auth/profile")
+@router.patch("/auth/profile", response_model=SessionUserMessageOut)
 def update_profile(body: ProfileChange, caller: CurrentUser, session: SessionDep) -> Any:
     user = users.update_profile(session, caller, body.model_dump(exclude_unset=True))
     return {"success": True, "message": "Profile updated", "user": session_user(session, user)}

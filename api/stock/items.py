@@ -11,7 +11,16 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep
 from api.stock.common import PageDep, StockBody, number, stock_router, with_total
 from api.stock.roles import StockAdmin
-from api.stock.schemas.catalog import Price, deleted, item_out, period_ref
+from api.stock.schemas.catalog import (
+    ItemListOut,
+    ItemOut,
+    ItemPriceOut,
+    Price,
+    deleted,
+    item_out,
+    period_ref,
+)
+from api.stock.schemas.documents import DeletedOut
 from core.timeutil import iso_z
 from services.stock import items as stock_items
 from services.stock.access import accessible_location
@@ -49,7 +58,7 @@ class ItemPrice(StockBody):
     period_id: str = Field(validation_alias=AliasChoices("periodId", "period_id"))
 
 
-@router.get("/items")
+@router.get("/items", response_model=ItemListOut)
 def list_items(session: SessionDep, user: CurrentUser, page: PageDep, response: Response,
                category: Annotated[SafeStr | None, Query(max_length=50)] = None, active: bool | None = None,
                search: Annotated[SafeStr | None, Query(max_length=200)] = None,
@@ -61,28 +70,28 @@ def list_items(session: SessionDep, user: CurrentUser, page: PageDep, response: 
     return [item_out(row, with_stock=location is not None) for row in rows]
 
 
-@router.post("/items")
+@router.post("/items", response_model=ItemOut)
 def create_item(body: ItemCreate, session: SessionDep, user: StockAdmin) -> Any:
     return item_out(stock_items.create_item(session, user.id, body.model_dump()))
 
 
-@router.get("/items/{item_id}")
+@router.get("/items/{item_id}", response_model=ItemOut)
 def get_item(item_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return item_out(stock_items.get_item(session, item_id))
 
 
-@router.patch("/items/{item_id}")
+@router.patch("/items/{item_id}", response_model=ItemOut)
 def update_item(item_id: SafeStr, body: ItemUpdate, session: SessionDep, user: StockAdmin) -> Any:
     return item_out(stock_items.update_item(session, user.id, item_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/items/{item_id}")
+@router.delete("/items/{item_id}", response_model=DeletedOut)
 def delete_item(item_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     stock_items.delete_item(session, user.id, item_id)
     return deleted("Item", item_id)
 
 
-@router.patch("/items/{item_id}/price")
+@router.patch("/items/{item_id}/price", response_model=ItemPriceOut)
 def set_item_price(item_id: SafeStr, body: ItemPrice, session: SessionDep, user: StockAdmin) -> Any:
     """The item's price in one period (not a CLOSED one: its prices are frozen)."""
     period, row = stock_items.set_item_price(session, user.id, item_id, body.period_id, body.price)

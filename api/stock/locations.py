@@ -12,6 +12,13 @@ from pydantic import BeforeValidator, ConfigDict, Field
 from api.contracts.types import Count, SafeStr
 from api.deps import SessionDep, require
 from api.stock.common import PageDep, StockBody, stock_router, with_total
+from api.stock.schemas.locations import (
+    LocationDeactivatedOut,
+    LocationDetailOut,
+    LocationListOut,
+    LocationOut,
+    LocationUsersOut,
+)
 from core.permissions import Perm
 from services.identity import Principal
 from services.stock import locations
@@ -68,7 +75,7 @@ class Assignment(StockBody):
         return chosen
 
 
-@router.get("/locations")
+@router.get("/locations", response_model=LocationListOut)
 def list_locations(session: SessionDep, page: PageDep, response: Response,
                    type: Annotated[LocationType | None, Query()] = None, active: bool | None = None,
                    viewer: Principal = require(VIEW)) -> Any:
@@ -78,17 +85,17 @@ def list_locations(session: SessionDep, page: PageDep, response: Response,
     return {"locations": [locations.location_view(row) for row in rows], "total": total}
 
 
-@router.get("/locations/{location_id}")
+@router.get("/locations/{location_id}", response_model=LocationDetailOut)
 def get_location(location_id: SafeStr, session: SessionDep, viewer: Principal = require(VIEW)) -> Any:
     return locations.location_detail(session, accessible_location(session, viewer, location_id))
 
 
-@router.post("/locations")
+@router.post("/locations", response_model=LocationOut)
 def create_location(body: LocationBody, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     return locations.location_view(locations.create_location(session, actor.id, body.model_dump()))
 
 
-@router.patch("/locations/{location_id}")
+@router.patch("/locations/{location_id}", response_model=LocationOut)
 def update_location(location_id: SafeStr, body: LocationChange, session: SessionDep,
                     actor: Principal = require(ADMIN)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -96,13 +103,13 @@ def update_location(location_id: SafeStr, body: LocationChange, session: Session
     return locations.location_view(locations.update_location(session, actor.id, location, changes, body.version))
 
 
-@router.delete("/locations/{location_id}")
+@router.delete("/locations/{location_id}", response_model=LocationDeactivatedOut)
 def delete_location(location_id: SafeStr, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     location = locations.deactivate_location(session, actor.id, locations.locked_location(session, location_id))
     return {"success": True, "message": "Location deactivated", "location": locations.location_view(location)}
 
 
-@router.post("/locations/{location_id}/users")
+@router.post("/locations/{location_id}/users", response_model=LocationUsersOut)
 def assign_user(location_id: SafeStr, body: Assignment, session: SessionDep,
                 actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     location = locations.location_by_uid(session, location_id)
@@ -110,7 +117,7 @@ def assign_user(location_id: SafeStr, body: Assignment, session: SessionDep,
     return {"success": True, "location": locations.location_detail(session, location)}
 
 
-@router.delete("/locations/{location_id}/users/{user_id}")
+@router.delete("/locations/{location_id}/users/{user_id}", response_model=LocationUsersOut)
 def unassign_user(location_id: SafeStr, user_id: SafeStr, session: SessionDep,
                   actor: Principal = require(Perm.MANAGE_USERS)) -> Any:
     location = locations.location_by_uid(session, location_id)

@@ -10,6 +10,7 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, TemporalDep, require
 from api.stock.common import StockBody, stock_router
 from api.stock.period_close_calls import request_close
+from api.stock.schemas.periods import PeriodCloseRequestedOut, RolledForwardOut
 from core.permissions import Perm
 from services.stock.periods import close as stock_period_close
 
@@ -26,7 +27,8 @@ class RollForwardBody(StockBody):
     model_config = {**StockBody.model_config, "populate_by_name": True}
 
 
-@router.post("/periods/{period_id}/close", dependencies=[require(Perm.STOCK_PERIODS)])
+@router.post("/periods/{period_id}/close", dependencies=[require(Perm.STOCK_PERIODS)],
+             response_model=PeriodCloseRequestedOut)
 async def close_period(period_id: SafeStr, request: Request, client: TemporalDep, user: CurrentUser,
                        body: CloseBody | None = None) -> Any:
     view = await request_close(request, client, user, period_id, body.closing_notes if body else None)
@@ -34,7 +36,8 @@ async def close_period(period_id: SafeStr, request: Request, client: TemporalDep
             "approval_id": view.body.get("close_approval_id")}
 
 
-@router.post("/periods/{period_id}/roll-forward", dependencies=[require(Perm.STOCK_PERIODS)])
+@router.post("/periods/{period_id}/roll-forward", dependencies=[require(Perm.STOCK_PERIODS)],
+             response_model=RolledForwardOut)
 def roll_forward(period_id: SafeStr, session: SessionDep, user: CurrentUser,
                  body: RollForwardBody | None = None) -> Any:
     result = stock_period_close.roll_forward(session, period_id, user.id, body.copy_prices if body else False)

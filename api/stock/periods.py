@@ -12,8 +12,17 @@ from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import FlexDate, PageDep, StockBody, stock_router, with_total
 from api.stock.roles import StockAdmin
-from api.stock.schemas.catalog import Price, period_ref, price_out
-from api.stock.schemas.periods import current_out, period_detail_out, period_out, readiness_out
+from api.stock.schemas.catalog import Price, PriceOut, PricesCopiedOut, PricesSetOut, period_ref, price_out
+from api.stock.schemas.periods import (
+    CurrentPeriodOut,
+    PeriodDetailOut,
+    PeriodOut,
+    ReadinessOut,
+    current_out,
+    period_detail_out,
+    period_out,
+    readiness_out,
+)
 from core.permissions import Perm
 from core.timeutil import utcnow
 from services.identity import Principal
@@ -54,48 +63,48 @@ class PeriodLocationMark(StockBody):
     location_id: str = Field(validation_alias=AliasChoices("locationId", "location_id"))
 
 
-@router.get("/periods")
+@router.get("/periods", response_model=list[PeriodOut])
 def list_periods(session: SessionDep, user: CurrentUser, page: PageDep, response: Response) -> Any:
     rows, total = stock_periods.list_periods(session, page.offset, page.limit)
     with_total(response, total)
     return [period_out(period) for period in rows]
 
 
-@router.get("/periods/current")
+@router.get("/periods/current", response_model=CurrentPeriodOut)
 def current_period(session: SessionDep, user: CurrentUser) -> Any:
     """The OPEN period covering today (UTC), else the latest OPEN or PENDING_CLOSE one."""
     return current_out(session, stock_periods.current_period(session, utcnow().date()))
 
 
-@router.post("/periods")
+@router.post("/periods", response_model=PeriodDetailOut)
 def create_period(body: PeriodCreate, session: SessionDep, user: StockAdmin) -> Any:
     return period_detail_out(session, stock_periods.create_period(session, user.id, body.model_dump()))
 
 
-@router.get("/periods/{period_id}")
+@router.get("/periods/{period_id}", response_model=PeriodDetailOut)
 def get_period(period_id: SafeStr, session: SessionDep, user: CurrentUser) -> Any:
     return period_detail_out(session, stock_periods.get_period(session, period_id))
 
 
-@router.patch("/periods/{period_id}")
+@router.patch("/periods/{period_id}", response_model=PeriodDetailOut)
 def update_period(period_id: SafeStr, body: PeriodUpdate, session: SessionDep, user: StockAdmin) -> Any:
     values = body.model_dump(exclude_unset=True)
     return period_detail_out(session, stock_periods.update_period(session, user.id, period_id, values))
 
 
-@router.post("/periods/{period_id}/open")
+@router.post("/periods/{period_id}/open", response_model=PeriodDetailOut)
 def open_period(period_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     return period_detail_out(session, stock_periods.open_period(session, user.id, period_id))
 
 
-@router.get("/periods/{period_id}/prices")
+@router.get("/periods/{period_id}/prices", response_model=list[PriceOut])
 def list_prices(period_id: SafeStr, session: SessionDep, user: CurrentUser, page: PageDep, response: Response) -> Any:
     rows, total = stock_prices.list_prices(session, period_id, page.offset, page.limit)
     with_total(response, total)
     return [price_out(row) for row in rows]
 
 
-@router.post("/periods/{period_id}/prices")
+@router.post("/periods/{period_id}/prices", response_model=PricesSetOut)
 def set_prices(period_id: SafeStr, body: PricesSet, session: SessionDep, user: StockAdmin) -> Any:
     """Upsert the listed items' prices (an item listed twice is refused)."""
     seen: set[str] = set()
@@ -108,7 +117,7 @@ def set_prices(period_id: SafeStr, body: PricesSet, session: SessionDep, user: S
     return {"period": period_ref(period), "updated": len(rows), "prices": [price_out(row) for row in rows]}
 
 
-@router.post("/periods/{period_id}/prices-copy")
+@router.post("/periods/{period_id}/prices-copy", response_model=PricesCopiedOut)
 def copy_prices(period_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     """Copy the previous period's prices, keeping the prices this period already has."""
     result = stock_prices.copy_previous_prices(session, user.id, period_id)
@@ -116,13 +125,13 @@ def copy_prices(period_id: SafeStr, session: SessionDep, user: StockAdmin) -> An
             "copied": result.copied, "skipped": result.skipped}
 
 
-@router.patch("/period-locations/ready")
+@router.patch("/period-locations/ready", response_model=ReadinessOut)
 def mark_ready(body: PeriodLocationMark, session: SessionDep,
                user: Principal = require(Perm.STOCK_POST)) -> Any:
     return readiness_out(mark_location(session, user, body.period_id, body.location_id, ready=True))
 
 
-@router.patch("/period-locations/unready")
+@router.patch("/period-locations/unready", response_model=ReadinessOut)
 def mark_not_ready(body: PeriodLocationMark, session: SessionDep,
                    user: Principal = require(Perm.STOCK_POST)) -> Any:
     return readiness_out(mark_location(session, user, body.period_id, body.location_id, ready=False))

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field
 from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import FlexDate, StockBody, stock_router
-from api.stock.schemas.periods import pob_sheet_out, recorded_pob_out
+from api.stock.schemas.periods import PobSheetOut, RecordedPobOut, pob_sheet_out, recorded_pob_out
 from core.permissions import Perm
 from core.timeutil import utcnow
 from services.identity import Principal
@@ -33,14 +33,14 @@ class PobUpdate(StockBody):
     extra_count: Count | None = None
 
 
-@router.get("/locations/{location_id}/pob")
+@router.get("/locations/{location_id}/pob", response_model=PobSheetOut)
 def location_pob(location_id: SafeStr, session: SessionDep, user: CurrentUser,
                  period_id: Annotated[SafeStr | None, Query(alias="periodId")] = None) -> Any:
     """The location's entries of the period (default: the current period) by date, with their totals."""
     return pob_sheet_out(stock_pob.pob_sheet(session, user, location_id, period_id, utcnow().date()))
 
 
-@router.post("/locations/{location_id}/pob")
+@router.post("/locations/{location_id}/pob", response_model=RecordedPobOut)
 def create_pob_entry(location_id: SafeStr, body: PobCreate, session: SessionDep,
                      user: Principal = require(Perm.STOCK_POST)) -> Any:
     values = {"period_uid": body.period_id, "date": body.date, "crew_count": body.crew_count,
@@ -48,7 +48,7 @@ def create_pob_entry(location_id: SafeStr, body: PobCreate, session: SessionDep,
     return recorded_pob_out(stock_pob.create_entry(session, user, location_id, values))
 
 
-@router.patch("/pob/{entry_id}")
+@router.patch("/pob/{entry_id}", response_model=RecordedPobOut)
 def update_pob_entry(entry_id: SafeStr, body: PobUpdate, session: SessionDep,
                      user: Principal = require(Perm.STOCK_POST)) -> Any:
     return recorded_pob_out(stock_pob.update_entry(session, user, entry_id, body.model_dump(exclude_unset=True)))

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, EmailStr, Field
 from api.contracts.types import SafeStr
 from api.deps import CurrentUser, SessionDep, require
 from api.stock.common import PageDep, StockBody, stock_router, with_total
-from api.stock.schemas.users import StockRole
+from api.stock.schemas.users import StockRole, StockUserListOut, StockUserOut, UserMessageOut
 from core.errors import access_denied
 from core.permissions import Perm, has_permission
 from services import identity
@@ -31,7 +31,7 @@ class UserChange(StockBody):
     default_location_id: str | None = None
 
 
-@router.get("/users")
+@router.get("/users", response_model=StockUserListOut)
 def list_users(session: SessionDep, page: PageDep, response: Response, role: SafeStr | None = None,
                is_active: bool | None = None, search: SafeStr | None = None, _: Principal = require(ADMIN)) -> Any:
     found, total = users.list_users(session, users.UserFilters(role, is_active, search), page.offset, page.limit)
@@ -39,7 +39,7 @@ def list_users(session: SessionDep, page: PageDep, response: Response, role: Saf
     return {"users": users.stock_users(session, found), "total": total}
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", response_model=StockUserOut)
 def get_user(user_id: SafeStr, session: SessionDep, caller: CurrentUser) -> Any:
     user = users.user_by_uid(session, user_id)
     if user.id != caller.id and not has_permission(caller.role, ADMIN, caller.is_superuser):
@@ -47,13 +47,13 @@ def get_user(user_id: SafeStr, session: SessionDep, caller: CurrentUser) -> Any:
     return users.stock_user(session, user)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", response_model=StockUserOut)
 def update_user(user_id: SafeStr, body: UserChange, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     user = users.user_by_uid(session, user_id)
     return users.stock_user(session, users.update_user(session, actor.id, user, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/users/{user_id}")
+@router.delete("/users/{user_id}", response_model=UserMessageOut)
 def delete_user(user_id: SafeStr, session: SessionDep, actor: Principal = require(ADMIN)) -> Any:
     user = identity.deactivate_user(session, actor.id, users.user_by_uid(session, user_id))
     return {"success": True, "message": "User deactivated", "user": users.stock_user(session, user)}

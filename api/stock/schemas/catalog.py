@@ -4,9 +4,11 @@ numbers, times UTC with `Z`."""
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.stock.common import number
+from api.stock.schemas.documents import IsoTime
+from api.stock.schemas.refs import ItemRef
 from core.timeutil import iso_z
 from models.catalog import Supplier
 from models.stock import LocationStock, Period
@@ -16,6 +18,83 @@ from services.stock.periods.prices import PriceRow
 from services.stock.views import item_ref
 
 Price = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999"))]  # a period price (Numeric(16,4))
+
+
+class ItemOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    unit: str
+    category: str | None
+    sub_category: str | None
+    is_active: bool
+    created_at: IsoTime
+    updated_at: IsoTime
+
+
+class ItemStockOut(ItemOut):
+    """An item with one location's stock (`GET /items?locationId=`); an item never stocked there shows zero
+    and no levels."""
+
+    on_hand: float
+    wac: float
+    value: float
+    min_stock: float | None
+    max_stock: float | None
+    is_low_stock: bool
+
+
+# `GET /items`: with `locationId` every item carries that location's stock, without it none does.
+ItemListOut = Annotated[list[ItemStockOut] | list[ItemOut], Field(union_mode="left_to_right")]
+
+
+class PeriodRef(BaseModel):
+    id: str
+    name: str
+    status: str
+
+
+class PriceOut(BaseModel):
+    """An item's price in a period."""
+
+    item_id: str
+    item: ItemRef
+    price: float
+    updated_at: IsoTime
+
+
+class ItemPriceOut(BaseModel):
+    item: ItemRef
+    period: PeriodRef
+    price: float
+    updated_at: IsoTime
+
+
+class PricesSetOut(BaseModel):
+    period: PeriodRef
+    updated: int
+    prices: list[PriceOut]
+
+
+class PricesCopiedOut(BaseModel):
+    """The previous period's prices copied in; `skipped` the items this period already had a price for."""
+
+    period: PeriodRef
+    source_period: PeriodRef
+    copied: int
+    skipped: int
+
+
+class StockSupplierOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    contact_person: str | None
+    phone: str | None
+    email: str | None
+    is_active: bool
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 def _stock_fields(stock: LocationStock | None) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.stock.schemas.documents import IsoDate, IsoTime, PeriodNameRef
+from api.stock.schemas.refs import LocationRef, UserRef
 from core.timeutil import iso_z
 from models.identity import User
 from models.stock import Period, PobEntry
@@ -12,6 +15,127 @@ from services.stock.periods.periods import prices_count
 from services.stock.periods.readiness import LocationReadiness, location_readiness, readiness_counts
 from services.stock.pob import PobSheet, RecordedEntry
 from services.stock.views import location_ref, user_ref
+
+
+class LocationNameRef(BaseModel):
+    id: str
+    name: str
+
+
+class PeriodOut(BaseModel):
+    id: str
+    name: str
+    status: str
+    start_date: IsoDate
+    end_date: IsoDate
+    opened_at: IsoTime | None
+    closed_at: IsoTime | None
+    closing_notes: str | None
+    created_at: IsoTime
+    updated_at: IsoTime
+
+
+class CurrentPeriodOut(BaseModel):
+    """`GET /periods/current`: the period and how many of its locations are ready for the close."""
+
+    id: str
+    name: str
+    status: str
+    start_date: IsoDate
+    end_date: IsoDate
+    locations_ready: int
+    locations_total: int
+
+
+class ReadinessOut(BaseModel):
+    """A location's readiness for the period's close; `id` and `ready_at` null while it has no row yet."""
+
+    id: str | None
+    period_id: str
+    location: LocationRef
+    status: str
+    ready_at: IsoTime | None
+    ready_by: UserRef | None
+
+
+class PeriodDetailOut(PeriodOut):
+    previous_period: PeriodNameRef | None
+    closed_by: UserRef | None
+    locations: list[ReadinessOut]
+    locations_ready: int
+    locations_total: int
+    prices_count: int
+    close_locations_done: int
+    close_locations_total: int
+
+
+class PeriodCloseOut(BaseModel):
+    """A period as its close lifecycle shows it (services/stock/periods/close.py `render`): readiness, the close's
+    approval and how many locations' closing stock is snapshotted."""
+
+    id: str
+    name: str
+    status: str
+    start_date: IsoDate
+    end_date: IsoDate
+    locations_ready: int
+    locations_total: int
+    closing_notes: str | None
+    close_approval_id: str | None
+    close_locations_done: int
+    close_locations_total: int
+    closed_at: IsoTime | None
+
+
+class PeriodCloseRequestedOut(BaseModel):
+    message: str
+    period: PeriodCloseOut
+    approval_id: str | None
+
+
+class OpeningStockOut(BaseModel):
+    """What the new period opens with: the closed period's closing stock."""
+
+    locations: int
+    stock_rows: int
+    total_value: float
+
+
+class RolledForwardOut(BaseModel):
+    message: str
+    period: PeriodCloseOut
+    previous_period: PeriodCloseOut
+    opening_stock: OpeningStockOut
+
+
+class PobEntryOut(BaseModel):
+    id: str
+    date: IsoDate
+    crew_count: int
+    extra_count: int
+    total: int
+
+
+class PobTotalsOut(BaseModel):
+    total_crew: int
+    total_extra: int
+    total_mandays: int
+
+
+class PobSheetOut(BaseModel):
+    """`GET /locations/{id}/pob`: the location's entries of the period by date, with their totals."""
+
+    period: PeriodNameRef
+    location: LocationNameRef
+    entries: list[PobEntryOut]
+    totals: PobTotalsOut
+
+
+class RecordedPobOut(PobEntryOut):
+    period: PeriodNameRef
+    location: LocationNameRef
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 def period_out(period: Period) -> dict[str, Any]:
