@@ -15,7 +15,6 @@ from api.deps import SessionDep, TemporalDep, in_transaction, require
 from api.stock.common import FlexDate, PageDep, StockBody, number, stock_router, with_total
 from api.stock.ncr_calls import start_ncr_lifecycles
 from api.stock.schemas.documents import (
-    DeletedOut,
     DeliveryHeaderOut,
     DeliveryLineOut,
     DeliveryListOut,
@@ -24,6 +23,7 @@ from api.stock.schemas.documents import (
     DeliverySavedOut,
     DeliverySummaryOut,
     RaisedNcrOut,
+    StockDeletedOut,
     item_of,
     location_of,
     period_of,
@@ -150,9 +150,9 @@ async def update_delivery(delivery_id: SafeStr, body: DeliveryPatchBody, request
 
 
 @router.delete("/deliveries/{delivery_id}")
-def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = POST) -> DeletedOut:
+def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = POST) -> StockDeletedOut:
     deleted = stock_deliveries.delete_delivery(session, user, delivery_id)
-    return DeletedOut(success=True, id=str(deleted.uid), message=f"Delivery {deleted.delivery_no} deleted.")
+    return StockDeletedOut(success=True, id=str(deleted.uid), message=f"Delivery {deleted.delivery_no} deleted.")
 
 
 # -- rendering (api/stock/schemas/documents.py) ---------------------------------------------------------------

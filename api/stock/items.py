@@ -20,7 +20,7 @@ from api.stock.schemas.catalog import (
     item_out,
     period_ref,
 )
-from api.stock.schemas.documents import DeletedOut
+from api.stock.schemas.documents import StockDeletedOut
 from core.timeutil import iso_z
 from services.stock import items as stock_items
 from services.stock.access import accessible_location
@@ -85,7 +85,7 @@ def update_item(item_id: SafeStr, body: ItemUpdate, session: SessionDep, user: S
     return item_out(stock_items.update_item(session, user.id, item_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/items/{item_id}", response_model=DeletedOut)
+@router.delete("/items/{item_id}", response_model=StockDeletedOut)
 def delete_item(item_id: SafeStr, session: SessionDep, user: StockAdmin) -> Any:
     stock_items.delete_item(session, user.id, item_id)
     return deleted("Item", item_id)

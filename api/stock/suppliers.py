@@ -12,7 +12,7 @@ from api.deps import CurrentUser, SessionDep
 from api.stock.common import PageDep, StockBody, stock_router, with_total
 from api.stock.roles import StockSupervisor
 from api.stock.schemas.catalog import StockSupplierOut, deleted, supplier_out
-from api.stock.schemas.documents import DeletedOut
+from api.stock.schemas.documents import StockDeletedOut
 from services.stock import suppliers as stock_suppliers
 
 router = stock_router(tags=["stock: suppliers"])
@@ -64,7 +64,7 @@ def update_supplier(supplier_id: SafeStr, body: StockSupplierUpdate, session: Se
     return supplier_out(stock_suppliers.update_supplier(session, user.id, supplier_id, values))
 
 
-@router.delete("/suppliers/{supplier_id}", response_model=DeletedOut)
+@router.delete("/suppliers/{supplier_id}", response_model=StockDeletedOut)
 def delete_supplier(supplier_id: SafeStr, session: SessionDep, user: StockSupervisor) -> Any:
     stock_suppliers.delete_supplier(session, user.id, supplier_id)
     return deleted("Supplier", supplier_id)

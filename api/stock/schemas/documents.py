@@ -33,7 +33,7 @@ class PeriodNameRef(BaseModel):
     name: str
 
 
-class DeletedOut(BaseModel):
+class StockDeletedOut(BaseModel):
     """A draft deleted: `{"success": true, "id", "message"}`."""
 
     success: Literal[True]
