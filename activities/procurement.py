@@ -49,9 +49,7 @@ from dto.procurement import (
     SubmitResult,
 )
 from services.common.guards import claim_operation
-from services.procurement import goods_receipts as receiving
-from services.procurement import purchase_order_effects
-from services.procurement import purchase_orders as purchasing
+from services.procurement import goods_receipts, purchase_order_effects, purchase_orders
 from services.procurement.purchase_order_effects import receipt_result
 
 
@@ -64,61 +62,62 @@ class PurchasingActivities(Effects):
     def create_po(self, request: CreatePo) -> PoResult:
         with self.transaction() as session:
             actor = request.actor
-            return purchasing.result(purchasing.create(session, request.po_id, request.body, actor.id,
-                                                       actor.ip_address))
+            return purchase_orders.result(purchase_orders.create(session, request.po_id, request.body, actor.id,
+                                                                 actor.ip_address))
 
     @activity.defn(name=SUBMIT_PO.name)
     def submit_po(self, effect: PoEffect) -> PoSubmitted:
         with self.transaction() as session:
-            po, approval = purchasing.submit(session, effect.po_id, effect.command, effect.op_key,
-                                             engine_workflow_id=activity.info().workflow_id)
-            return PoSubmitted(po=purchasing.result(po), approval=approval)
+            po, approval = purchase_orders.submit(session, effect.po_id, effect.command, effect.op_key,
+                                                  engine_workflow_id=activity.info().workflow_id)
+            return PoSubmitted(po=purchase_orders.result(po), approval=approval)
 
     @activity.defn(name=DECIDE_PO_APPROVAL.name)
     def decide_po_approval(self, effect: PoDecisionEffect) -> PoDecisionResult:
         with self.transaction() as session:
             po, task = purchase_order_effects.decide(session, effect, activity.info().workflow_id or "")
-            return PoDecisionResult(task=task, final=effect.decision.final, settled=True, po=purchasing.result(po))
+            return PoDecisionResult(task=task, final=effect.decision.final, settled=True, po=purchase_orders.result(po))
 
     @activity.defn(name=WITHDRAW_PO_APPROVAL.name)
     def withdraw_po_approval(self, effect: OutcomeEffect) -> PoResult:
         with self.transaction() as session:
-            return purchasing.result(purchase_order_effects.withdraw(session, effect.po_id, effect.outcome.instance_id,
-                                                                     effect.outcome.decided_by))
+            po = purchase_order_effects.withdraw(session, effect.po_id, effect.outcome.instance_id,
+                                                 effect.outcome.decided_by)
+            return purchase_orders.result(po)
 
     @activity.defn(name=ORDER_PO.name)
     def order_po(self, effect: PoEffect) -> PoResult:
         with self.transaction() as session:
             if not claim_operation(session, effect.op_key):
-                return purchasing.result(purchasing.get_po(session, effect.po_id))
-            return purchasing.result(purchasing.order(session, effect.po_id, effect.command))
+                return purchase_orders.result(purchase_orders.get_po(session, effect.po_id))
+            return purchase_orders.result(purchase_orders.order(session, effect.po_id, effect.command))
 
     @activity.defn(name=CANCEL_PO.name)
     def cancel_po(self, effect: PoEffect) -> PoResult:
         with self.transaction() as session:
-            return purchasing.result(purchase_order_effects.cancel(session, effect.po_id, effect.command,
-                                                                   effect.op_key))
+            return purchase_orders.result(purchase_order_effects.cancel(session, effect.po_id, effect.command,
+                                                                        effect.op_key))
 
     @activity.defn(name=DISCARD_PO.name)
     def discard_po(self, effect: PoEffect) -> PoResult:
         with self.transaction() as session:
-            return PoResult.model_validate(purchasing.discard(session, effect.po_id, effect.command),
+            return PoResult.model_validate(purchase_orders.discard(session, effect.po_id, effect.command),
                                            from_attributes=True)
 
     @activity.defn(name=RECEIVE_PO_GOODS.name)
     def receive_po_goods(self, request: CreateGrn) -> GrnResult:
         with self.transaction() as session:
-            return receipt_result(receiving.create(session, request.grn_id, request.po_id, request.body,
-                                                   request.actor.id))
+            return receipt_result(goods_receipts.create(session, request.grn_id, request.po_id, request.body,
+                                                        request.actor.id))
 
     @activity.defn(name=INSPECT_PO_GOODS.name)
     def inspect_po_goods(self, effect: GrnEffect) -> GrnResult:
         with self.transaction() as session:
             if not claim_operation(session, effect.op_key):
-                return receipt_result(receiving.get_grn(session, effect.grn_id))
+                return receipt_result(goods_receipts.get_grn(session, effect.grn_id))
             payload = effect.command.payload
-            return receipt_result(receiving.inspect(session, effect.grn_id, bool(payload["passed"]),
-                                                    payload.get("notes"), effect.command.actor.id))
+            return receipt_result(goods_receipts.inspect(session, effect.grn_id, bool(payload["passed"]),
+                                                         payload.get("notes"), effect.command.actor.id))
 
     @activity.defn(name=ACCEPT_PO_GOODS.name)
     def accept_po_goods(self, effect: GrnEffect) -> GrnResult:
@@ -137,48 +136,48 @@ class LegacyPurchasingActivities(Effects):
 
     def _viewed(self, change: Callable[[Session], Any]) -> PoView:
         with self.transaction() as session:
-            return purchasing.view(session, change(session))
+            return purchase_orders.view(session, change(session))
 
     @activity.defn(name=CREATE_PURCHASE_ORDER.name)
     def create_purchase_order(self, request: CreatePo) -> PoView:
-        return self._viewed(lambda s: purchasing.create(s, request.po_id, request.body, request.actor.id,
-                                                        request.actor.ip_address))
+        return self._viewed(lambda s: purchase_orders.create(s, request.po_id, request.body, request.actor.id,
+                                                             request.actor.ip_address))
 
     @activity.defn(name=SUBMIT_PURCHASE_ORDER.name)
     def submit_purchase_order(self, effect: PoEffect) -> SubmitResult:
         with self.transaction() as session:
-            po, approval = purchasing.submit(session, effect.po_id, effect.command, effect.op_key)
-            return SubmitResult(po=purchasing.view(session, po), approval=approval)
+            po, approval = purchase_orders.submit(session, effect.po_id, effect.command, effect.op_key)
+            return SubmitResult(po=purchase_orders.view(session, po), approval=approval)
 
     @activity.defn(name=APPLY_PO_APPROVAL_OUTCOME.name)
     def apply_po_approval_outcome(self, effect: OutcomeEffect) -> PoView:
-        return self._viewed(lambda s: purchasing.apply_outcome(s, effect.po_id, effect.outcome))
+        return self._viewed(lambda s: purchase_orders.apply_outcome(s, effect.po_id, effect.outcome))
 
     @activity.defn(name=ORDER_PURCHASE_ORDER.name)
     def order_purchase_order(self, effect: PoEffect) -> PoView:
-        return self._viewed(lambda s: self._once(s, effect, purchasing.order))
+        return self._viewed(lambda s: self._once(s, effect, purchase_orders.order))
 
     @activity.defn(name=CANCEL_PURCHASE_ORDER.name)
     def cancel_purchase_order(self, effect: PoEffect) -> PoView:
-        return self._viewed(lambda s: self._once(s, effect, purchasing.cancel))
+        return self._viewed(lambda s: self._once(s, effect, purchase_orders.cancel))
 
     @activity.defn(name=DISCARD_PURCHASE_ORDER.name)
     def discard_purchase_order(self, effect: PoEffect) -> PoView:
         with self.transaction() as session:
-            return purchasing.discard(session, effect.po_id, effect.command, rendered=True)
+            return purchase_orders.discard(session, effect.po_id, effect.command, rendered=True)
 
     @activity.defn(name=PURCHASE_ORDER_VIEW.name)
     def purchase_order_view(self, po_id: int) -> PoView:
-        return self._viewed(lambda s: purchasing.get_po(s, po_id))
+        return self._viewed(lambda s: purchase_orders.get_po(s, po_id))
 
     @activity.defn(name=REFRESH_PO_RECEIPT_STATUS.name)
     def refresh_po_receipt_status(self, po_id: int) -> PoView:
-        return self._viewed(lambda s: purchasing.refresh_receipt_status(s, po_id))
+        return self._viewed(lambda s: purchase_orders.refresh_receipt_status(s, po_id))
 
     @staticmethod
     def _once(session: Session, effect: PoEffect, apply: Callable[..., Any]) -> Any:
         if not claim_operation(session, effect.op_key):
-            return purchasing.get_po(session, effect.po_id)
+            return purchase_orders.get_po(session, effect.po_id)
         return apply(session, effect.po_id, effect.command)
 
 
@@ -191,21 +190,21 @@ class ReceivingActivities(Effects):
     @activity.defn(name=CREATE_GOODS_RECEIPT.name)
     def create_goods_receipt(self, request: CreateGrn) -> GrnView:
         with self.transaction() as session:
-            grn = receiving.create(session, request.grn_id, request.po_id, request.body, request.actor.id)
-            return receiving.view(session, grn)
+            grn = goods_receipts.create(session, request.grn_id, request.po_id, request.body, request.actor.id)
+            return goods_receipts.view(session, grn)
 
     @activity.defn(name=INSPECT_GOODS_RECEIPT.name)
     def inspect_goods_receipt(self, effect: GrnEffect) -> GrnView:
         payload = effect.command.payload
-        return self._once(effect, lambda s: receiving.inspect(s, effect.grn_id, bool(payload["passed"]),
+        return self._once(effect, lambda s: goods_receipts.inspect(s, effect.grn_id, bool(payload["passed"]),
                                                                payload.get("notes"), effect.command.actor.id))
 
     @activity.defn(name=ACCEPT_GOODS_RECEIPT.name)
     def accept_goods_receipt(self, effect: GrnEffect) -> GrnView:
-        return self._once(effect, lambda s: receiving.accept(s, effect.grn_id, effect.command.actor.id))
+        return self._once(effect, lambda s: goods_receipts.accept(s, effect.grn_id, effect.command.actor.id))
 
     def _once(self, effect: GrnEffect, apply: Callable[[Session], Any]) -> GrnView:
         with self.transaction() as session:
-            grn = apply(session) if claim_operation(session, effect.op_key) else receiving.get_grn(session,
+            grn = apply(session) if claim_operation(session, effect.op_key) else goods_receipts.get_grn(session,
                                                                                                   effect.grn_id)
-            return receiving.view(session, grn)
+            return goods_receipts.view(session, grn)

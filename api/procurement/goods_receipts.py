@@ -18,9 +18,7 @@ from dto.procurement import CreateGrn, GrnCommand, GrnInput, GrnResult, GrnView
 from models.procurement import LEGACY_PO_WORKFLOW_TYPE, GoodsReceipt, PurchaseOrder
 from services.common import idempotency
 from services.identity import Principal
-from services.procurement import goods_receipts as receiving
-from services.procurement import purchase_order_reads as purchase_order_views
-from services.procurement import purchase_orders as purchasing
+from services.procurement import goods_receipts, purchase_order_reads, purchase_orders
 from workflows.procurement.goods_receipt import GoodsReceiptWorkflow, goods_receipt_workflow_id
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
 
@@ -29,29 +27,29 @@ router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tag
 
 @router.get("/grn/{grn_id}", dependencies=[require(Perm.PO_VIEW)], response_model=GoodsReceiptOut)
 def get_goods_receipt(grn_id: DbId, session: SessionDep) -> Any:
-    return receiving.render(session, receiving.get_grn(session, grn_id))
+    return goods_receipts.render(session, goods_receipts.get_grn(session, grn_id))
 
 
 @router.get("/{po_id}/receipts", dependencies=[require(Perm.PO_VIEW)], response_model=list[GoodsReceiptOut])
 def list_receipts(po_id: DbId, session: SessionDep) -> Any:
-    return [receiving.render(session, grn) for grn in receiving.receipts_of(session, po_id)]
+    return [goods_receipts.render(session, grn) for grn in goods_receipts.receipts_of(session, po_id)]
 
 
 def _prepare(session: Any, po_id: int, key: str | None) -> tuple[int, dict[str, Any] | None, str]:
     """The GRN id to create (or, for an `Idempotency-Key` seen before, the GRN it created, rendered) and the
     workflow type of the PO's lifecycle."""
-    po = purchasing.get_po(session, po_id)  # 404 before any lifecycle call
+    po = purchase_orders.get_po(session, po_id)  # 404 before any lifecycle call
     earlier = idempotency.known_id(session, "goods_receipt", key)
     if earlier is not None:
-        grn = receiving.find_grn(session, earlier)
+        grn = goods_receipts.find_grn(session, earlier)
         if grn is not None:
-            return earlier, receiving.render(session, grn), po.workflow_type
+            return earlier, goods_receipts.render(session, grn), po.workflow_type
         return earlier, None, po.workflow_type
     return idempotency.reserve_id(session, "goods_receipts", "goods_receipt", key), None, po.workflow_type
 
 
 def _rendered(session: Any, grn_id: int) -> dict[str, Any]:
-    return receiving.render(session, receiving.get_grn(session, grn_id))
+    return goods_receipts.render(session, goods_receipts.get_grn(session, grn_id))
 
 
 @router.post("/{po_id}/receive", status_code=201, response_model=GoodsReceiptOut)
@@ -74,9 +72,9 @@ async def receive(po_id: DbId, body: GoodsReceiptCreate, request: Request, clien
             summary=f"Goods receipt {grn_id} for purchase order {po_id}", update_key=f"create-grn-{grn_id}")
     else:
         async def not_receivable() -> AppError:  # the PO's lifecycle has ended: received or cancelled
-            po = await in_transaction(request, purchasing.get_po, po_id)
+            po = await in_transaction(request, purchase_orders.get_po, po_id)
             try:
-                receiving.require_receivable(po)
+                goods_receipts.require_receivable(po)
             except AppError as err:
                 return err
             return workflow_violation(f"Purchase order {po.po_number} takes no more goods", {"status": po.status})
@@ -103,7 +101,7 @@ async def _grn_command(request: Request, client: Any, grn_id: int, command: GrnC
     workflow_id = goods_receipt_workflow_id(grn_id) if legacy else purchase_order_workflow_id(po_id)
 
     async def gone() -> AppError:
-        grn = await in_transaction(request, lambda s: receiving.get_grn(s, grn_id))
+        grn = await in_transaction(request, lambda s: goods_receipts.get_grn(s, grn_id))
         return workflow_violation(f"Cannot {command.action} goods receipt {grn.grn_number} in status {grn.status}",
                                   {"status": grn.status})
 
@@ -131,7 +129,7 @@ async def accept(grn_id: DbId, request: Request, client: TemporalDep,
 async def update_stage(po_id: DbId, item_id: DbId, body: StageBody, request: Request,
                        user: Principal = require(Perm.PO_RECEIVE)) -> Any:
     def change(session: Any) -> dict[str, Any]:
-        receiving.update_stage(session, po_id, item_id, body.material_stage.value, body.notes, user.id)
-        return purchase_order_views.render(session, purchasing.get_po(session, po_id))
+        goods_receipts.update_stage(session, po_id, item_id, body.material_stage.value, body.notes, user.id)
+        return purchase_order_reads.render(session, purchase_orders.get_po(session, po_id))
 
     return await in_transaction(request, change)

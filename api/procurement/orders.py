@@ -30,7 +30,7 @@ from core.permissions import Perm
 from dto.approvals import ApprovalAction
 from dto.procurement import PoCommand
 from services.identity import Principal
-from services.procurement import purchase_orders as purchasing
+from services.procurement import purchase_orders
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/orders", tags=["orders"])
@@ -59,7 +59,7 @@ def get_order(order_id: PathId, session: SessionDep) -> Any:
 @router.put("/{order_id}", response_model=OrderOut)
 async def update_order(order_id: PathId, body: OrderUpdate, request: Request,
                        user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await in_transaction(request, orders.draft_edit(purchasing.update_header, "update"), order_id,
+    return await in_transaction(request, orders.draft_edit(purchase_orders.update_header, "update"), order_id,
                                 body.changes(), user.id, body.version)
 
 
@@ -93,19 +93,19 @@ async def approve_order(order_id: PathId, request: Request, client: TemporalDep,
 @router.post("/{order_id}/items", status_code=201, response_model=OrderOut)
 async def add_order_item(order_id: PathId, body: OrderItemCreate, request: Request,
                          user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await in_transaction(request, orders.draft_edit(purchasing.add_line, "add an item to"), order_id,
+    return await in_transaction(request, orders.draft_edit(purchase_orders.add_line, "add an item to"), order_id,
                                 body.line().model_dump(), user.id)
 
 
 @router.put("/{order_id}/items/{item_id}", response_model=OrderOut)
 async def update_order_item(order_id: PathId, item_id: PathId, body: OrderItemUpdate, request: Request,
                             user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    change = orders.draft_edit(purchasing.update_line, "change an item of", item=True)
+    change = orders.draft_edit(purchase_orders.update_line, "change an item of", item=True)
     return await in_transaction(request, change, order_id, item_id, body.changes(), user.id)
 
 
 @router.delete("/{order_id}/items/{item_id}", response_model=OrderOut)
 async def delete_order_item(order_id: PathId, item_id: PathId, request: Request,
                             user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    change = orders.draft_edit(purchasing.delete_line, "delete an item of", item=True)
+    change = orders.draft_edit(purchase_orders.delete_line, "delete an item of", item=True)
     return await in_transaction(request, change, order_id, item_id, user.id)

@@ -25,7 +25,7 @@ from models.procurement import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
 from services.approvals import engine as approvals
 from services.common.guards import locked
 from services.identity import Principal
-from services.procurement import purchase_orders as purchasing
+from services.procurement import purchase_orders
 
 T = TypeVar("T")
 
@@ -157,7 +157,7 @@ async def _order_error(request: Request, order_id: int, action: str, err: AppErr
     if err.code == "NOT_FOUND" and details.get("id") == str(order_id):
         return not_found("Order", order_id)
     if err.code == "WORKFLOW_VIOLATION" and "status" in details:
-        po = await in_transaction(request, lambda s: purchasing.find_po(s, order_id))
+        po = await in_transaction(request, lambda s: purchase_orders.find_po(s, order_id))
         if po is None:
             return not_found("Order", order_id)
         status = order_status(str(details["status"]))

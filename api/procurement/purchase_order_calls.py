@@ -18,8 +18,7 @@ from dto.procurement import CreatePo, PoCommand, PoLifecycleInput, PoResult, PoS
 from models.procurement import PurchaseOrder
 from services.common import idempotency
 from services.identity import Principal
-from services.procurement import purchase_order_reads as purchase_order_views
-from services.procurement import purchase_orders as purchasing
+from services.procurement import purchase_order_reads, purchase_orders
 from services.procurement.purchase_orders import PURCHASE_ORDER
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow, purchase_order_workflow_id
 from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
@@ -32,7 +31,7 @@ def _prepare(session: Session, key: str | None,
     """The PO id to create; with an `Idempotency-Key` seen before, the PO it created (rendered)."""
     earlier = idempotency.known_id(session, "purchase_order", key)
     if earlier is not None:
-        po = purchasing.find_po(session, earlier)
+        po = purchase_orders.find_po(session, earlier)
         return earlier, render(session, po) if po is not None else None
     return idempotency.reserve_id(session, "purchase_orders", "purchase_order", key), None
 
@@ -56,9 +55,9 @@ async def create_purchase_order(request: Request, client: Client, user: Principa
 
 
 async def rendered(request: Request, po_id: int,
-                   render: Callable[[Session, PurchaseOrder], Any] = purchase_order_views.render) -> Any:
+                   render: Callable[[Session, PurchaseOrder], Any] = purchase_order_reads.render) -> Any:
     """The PO's body as it is now (after a transition)."""
-    return await in_transaction(request, lambda s: render(s, purchasing.get_po(s, po_id)))
+    return await in_transaction(request, lambda s: render(s, purchase_orders.get_po(s, po_id)))
 
 
 async def run_command(request: Request, client: Any, po_id: int, update: Any, command: PoCommand) -> PoResult:
@@ -66,7 +65,7 @@ async def run_command(request: Request, client: Any, po_id: int, update: Any, co
     lifecycle means the PO is past every transition."""
 
     async def gone() -> AppError:
-        po = await in_transaction(request, lambda s: purchasing.get_po(s, po_id))
+        po = await in_transaction(request, lambda s: purchase_orders.get_po(s, po_id))
         return workflow_violation(f"Cannot {command.action} purchase order {po.po_number} in status {po.status}",
                                   {"status": po.status})
 

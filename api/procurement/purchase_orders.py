@@ -32,8 +32,7 @@ from dto.approvals import ApprovalAction, Decision
 from dto.procurement import PoCommand, PoStatus
 from services.approvals import engine as approvals
 from services.identity import Principal
-from services.procurement import purchase_order_reads as purchase_order_views
-from services.procurement import purchase_orders as purchasing
+from services.procurement import purchase_order_reads, purchase_orders
 from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/purchase-orders", tags=["purchase orders"])
@@ -45,47 +44,48 @@ def list_purchase_orders(session: SessionDep, page: PageNumber = 1, page_size: i
                          supplier_id: DbId | None = None,
                          from_date: date | None = None, to_date: date | None = None,
                          search: SafeStr | None = Query(None, max_length=100)) -> Any:
-    rows, total = purchase_order_views.search(session, (page - 1) * page_size, page_size, status=status,
+    rows, total = purchase_order_reads.search(session, (page - 1) * page_size, page_size, status=status,
                                               priority=priority, supplier_id=supplier_id, from_date=from_date,
                                               to_date=to_date, text=search)
-    return paged(purchase_order_views.render_many(session, list(rows)), total, page, page_size)
+    return paged(purchase_order_reads.render_many(session, list(rows)), total, page, page_size)
 
 
 @router.get("/summary", dependencies=[require(Perm.PO_VIEW)], response_model=PurchaseOrderSummaryOut)
 def summary(session: SessionDep) -> Any:
-    return purchase_order_views.summary(session)
+    return purchase_order_reads.summary(session)
 
 
 @router.get("/{po_id}", dependencies=[require(Perm.PO_VIEW)], response_model=PurchaseOrderOut)
 def get_purchase_order(po_id: DbId, session: SessionDep) -> Any:
-    return purchase_order_views.render(session, purchasing.get_po(session, po_id))
+    return purchase_order_reads.render(session, purchase_orders.get_po(session, po_id))
 
 
 @router.get("/{po_id}/history", dependencies=[require(Perm.PO_VIEW)],
             response_model=list[PurchaseOrderEventOut])
 def history(po_id: DbId, session: SessionDep) -> Any:
-    return purchasing.history(session, po_id)
+    return purchase_orders.history(session, po_id)
 
 
 @router.post("", status_code=201, response_model=PurchaseOrderOut)
 async def create_purchase_order(body: PurchaseOrderCreate, request: Request, client: TemporalDep,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     return await purchase_order_calls.create_purchase_order(request, client, user, body,
-                                                            render=purchase_order_views.render)
+                                                            render=purchase_order_reads.render)
 
 
 @router.put("/{po_id}", response_model=PurchaseOrderOut)
 async def update_purchase_order(po_id: DbId, body: PurchaseOrderUpdate, request: Request,
                                 user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    return await in_transaction(request, _rendered(purchasing.update_header), po_id, changes, user.id, body.version)
+    update = _rendered(purchase_orders.update_header)
+    return await in_transaction(request, update, po_id, changes, user.id, body.version)
 
 
 def _rendered(change: Any) -> Any:
     """A draft edit that answers the PO as rendered after the change."""
 
     def run(session: Any, *args: Any) -> dict[str, Any]:
-        return purchase_order_views.render(session, change(session, *args))
+        return purchase_order_reads.render(session, change(session, *args))
 
     return run
 
@@ -93,20 +93,20 @@ def _rendered(change: Any) -> Any:
 @router.post("/{po_id}/items", status_code=201, response_model=PurchaseOrderOut)
 async def add_line_item(po_id: DbId, body: LineItem, request: Request,
                         user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await in_transaction(request, _rendered(purchasing.add_line), po_id, body.model_dump(), user.id)
+    return await in_transaction(request, _rendered(purchase_orders.add_line), po_id, body.model_dump(), user.id)
 
 
 @router.put("/{po_id}/items/{item_id}", response_model=PurchaseOrderOut)
 async def update_line_item(po_id: DbId, item_id: DbId, body: LineItemUpdate, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await in_transaction(request, _rendered(purchasing.update_line), po_id, item_id,
+    return await in_transaction(request, _rendered(purchase_orders.update_line), po_id, item_id,
                                 body.model_dump(exclude_unset=True), user.id)
 
 
 @router.delete("/{po_id}/items/{item_id}", response_model=PurchaseOrderOut)
 async def delete_line_item(po_id: DbId, item_id: DbId, request: Request,
                            user: Principal = require(Perm.MANAGE_ORDERS)) -> Any:
-    return await in_transaction(request, _rendered(purchasing.delete_line), po_id, item_id, user.id)
+    return await in_transaction(request, _rendered(purchase_orders.delete_line), po_id, item_id, user.id)
 
 
 @router.delete("/{po_id}", response_model=PurchaseOrderDeletedOut)
@@ -130,7 +130,7 @@ async def submit(po_id: DbId, request: Request, client: TemporalDep, body: Submi
 def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, int, str | None]:
     """The approval instance and step a decision on this PO decides (and the workflow that decides it), or
     why there is none to decide."""
-    po = purchasing.get_po(session, po_id)
+    po = purchase_orders.get_po(session, po_id)
     if po.status != PoStatus.PENDING_APPROVAL or po.approval_instance_id is None:
         raise workflow_violation(f"Purchase order {po.po_number} is {po.status}, not pending approval",
                                  {"status": po.status})
@@ -143,7 +143,7 @@ def _pending_step(session: Any, po_id: int, body: ApprovalBody) -> tuple[int, in
 
 def _approval_of(session: Any, po_id: int) -> tuple[int | None, str | None]:
     """The PO's approval instance (open or decided) and the workflow whose engine runs it."""
-    po = purchasing.get_po(session, po_id)
+    po = purchase_orders.get_po(session, po_id)
     if po.approval_instance_id is None:
         return None, None
     return po.approval_instance_id, approvals.get_instance(session, po.approval_instance_id).workflow_id

@@ -36,7 +36,7 @@ from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location
 from services.identity import Principal
 from services.stock import deliveries as stock_deliveries
-from services.stock import delivery_reads as stock_delivery_queries
+from services.stock import delivery_reads
 from services.stock.deliveries import DeliveryInput, DeliveryLineInput, DeliveryResult
 from services.stock.delivery_reads import DeliveryDetails, DeliveryFilters
 
@@ -106,7 +106,7 @@ def list_location_deliveries(
         start_date: Annotated[FlexDate | None, Query(alias="startDate")] = None,
         end_date: Annotated[FlexDate | None, Query(alias="endDate")] = None) -> DeliveryListOut:
     filters = DeliveryFilters(status, supplier_id, has_variance, start_date, end_date)
-    found = stock_delivery_queries.list_deliveries(session, user, location_id, filters, page.offset, page.limit)
+    found = delivery_reads.list_deliveries(session, user, location_id, filters, page.offset, page.limit)
     with_total(response, found.total)
     return DeliveryListOut(
         deliveries=[_summary(row, found.suppliers[row.supplier_id], found.location) for row in found.rows],
@@ -115,7 +115,7 @@ def list_location_deliveries(
 
 @router.get("/deliveries/{delivery_id}")
 def get_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal = VIEW) -> DeliveryOut:
-    return _details(stock_delivery_queries.get_delivery(session, user, delivery_id))
+    return _details(delivery_reads.get_delivery(session, user, delivery_id))
 
 
 @router.post("/locations/{location_id}/deliveries")
@@ -159,7 +159,7 @@ def delete_delivery(delivery_id: SafeStr, session: SessionDep, user: Principal =
 
 def _answer(session: Session, result: DeliveryResult, draft_message: str) -> DeliverySavedOut:
     """The contract's answer to a create or an edit: the delivery, its lines and the NCRs this call raised."""
-    details = stock_delivery_queries.delivery_details(session, result.delivery)
+    details = delivery_reads.delivery_details(session, result.delivery)
     delivery = result.delivery
     return DeliverySavedOut(id=str(delivery.uid), message=_message(delivery, result.raised, draft_message),
                             delivery=_header(delivery),

@@ -15,7 +15,7 @@ from core.errors import AppError
 from core.settings import get_settings
 from dto.stock import NcrInput, NcrStatus, NcrTransition, NcrView
 from services.identity import Principal
-from services.stock import ncrs as stock_ncrs
+from services.stock import ncrs
 from workflows.stock.ncr import NcrWorkflow, ncr_workflow_id
 
 log = logging.getLogger("api.ncr")
@@ -56,8 +56,8 @@ async def change_status(request: Request, client: Client, user: Principal, ncr_u
             view: NcrView = await guarded(lambda: handle.execute_update(NcrWorkflow.transition, change, id=key))
             return view
         except WorkflowGone:
-            current = await in_transaction(request, stock_ncrs.view_of, ncr_uid)
+            current = await in_transaction(request, ncrs.view_of, ncr_uid)
             if current.status == NcrStatus.CLOSED:
-                raise stock_ncrs.invalid_transition(current.body["ncr_no"], current.status, status) from None
+                raise ncrs.invalid_transition(current.body["ncr_no"], current.status, status) from None
             await start_ncr_lifecycle(client, ncr_uid, current.status)  # its start was lost: start it now
     raise AppError("SERVICE_UNAVAILABLE", 503, "The NCR lifecycle could not be reached; retry later")

@@ -14,7 +14,7 @@ from api.stock.rendering import StockJSON
 from api.stock.schemas.reports import ConsolidatedReconciliationOut, ReconciliationSavedOut
 from core.permissions import Perm
 from models.stock import Location
-from services.stock import access as stock_access
+from services.stock import access
 from services.stock.periods import close as stock_period_close
 from services.stock.periods import reconciliation as stock_reconciliation
 
@@ -38,10 +38,10 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[Sa
                  location_id: Annotated[SafeStr | None, Query(alias="locationId")] = None) -> StockJSON:
     period = stock_period_close.period_by_uid(session, period_id)
     if location_id:
-        locations = [stock_access.accessible_location(session, user, location_id)]
+        locations = [access.accessible_location(session, user, location_id)]
     else:
         locations = list(session.scalars(select(Location).where(
-            Location.is_active.is_(True), stock_access.location_filter(session, user, Location.id))
+            Location.is_active.is_(True), access.location_filter(session, user, Location.id))
             .order_by(Location.code)))
     rows = stock_reconciliation.reconcile_many(session, period, locations)
     return StockJSON({"period": {"id": str(period.uid), "name": period.name}, "reconciliations": rows,
@@ -52,7 +52,7 @@ def consolidated(session: SessionDep, user: CurrentUser, period_id: Annotated[Sa
              response_model=ReconciliationSavedOut)
 def save(body: ReconciliationBody, session: SessionDep, user: CurrentUser) -> StockJSON:
     period = stock_period_close.period_by_uid(session, body.period_id)
-    location = stock_access.accessible_location(session, user, body.location_id)
+    location = access.accessible_location(session, user, body.location_id)
     # Only what the body sends changes: a save of `is_confirmed` alone keeps the stored amounts.
     values = body.model_dump(include={"back_charges", "credits", "condemnations", "adjustments", "is_confirmed"},
                              exclude_unset=True)

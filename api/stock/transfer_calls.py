@@ -18,7 +18,7 @@ from dto.stock import CreateTransfer, TransferInput, TransferLineInput, Transfer
 from models.stock import Transfer
 from services.approvals import engine as approvals
 from services.identity import Principal
-from services.stock import access as stock_access
+from services.stock import access
 from services.stock import transfers as stock_transfers
 from services.stock.records import as_uuid
 from workflows.stock.transfer import TransferWorkflow, transfer_workflow_id
@@ -34,7 +34,7 @@ def transfer_uid_for(user: Principal, key: str | None) -> str:
 
 def _existing(session: Session, user: Principal, from_location_uid: str, uid: str) -> TransferView | None:
     """The transfer a retry with the same `Idempotency-Key` created, once the caller may use the source."""
-    stock_access.accessible_location(session, user, from_location_uid)
+    access.accessible_location(session, user, from_location_uid)
     found = session.scalars(select(Transfer).where(Transfer.uid == uuid.UUID(uid))).first()
     return stock_transfers.view(session, found) if found is not None else None
 

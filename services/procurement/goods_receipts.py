@@ -16,8 +16,7 @@ from models.procurement import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, Pu
 from models.quality import NonConformance
 from services import audit, notifications
 from services.common.guards import locked
-from services.procurement import inventory
-from services.procurement import purchase_orders as purchasing
+from services.procurement import inventory, purchase_orders
 
 RECEIVABLE = (PoStatus.APPROVED, PoStatus.ORDERED, PoStatus.PARTIALLY_RECEIVED)
 NOT_COUNTED = (GrnStatus.INSPECTION_FAILED, GrnStatus.REJECTED)
@@ -74,9 +73,9 @@ def create(session: Session, grn_id: int, po_id: int, body: dict[str, Any], acto
     existing = session.get(GoodsReceipt, grn_id)
     if existing is not None:
         return existing
-    po = purchasing.get_po(session, po_id, lock=True)
+    po = purchase_orders.get_po(session, po_id, lock=True)
     require_receivable(po)
-    po_lines = {line.id: line for line in purchasing.lines_of(session, po.id)}
+    po_lines = {line.id: line for line in purchase_orders.lines_of(session, po.id)}
     lines = [_typed_line(line) for line in body.get("line_items") or []]
     if not lines:
         raise AppError("VALIDATION_ERROR", 422, "A goods receipt needs at least one line item")
@@ -150,7 +149,7 @@ def inspect(session: Session, grn_id: int, passed: bool, notes: str | None, acto
 
 
 def _raise_ncr(session: Session, grn: GoodsReceipt, notes: str | None, actor_id: int) -> NonConformance:
-    po = purchasing.get_po(session, grn.purchase_order_id)
+    po = purchase_orders.get_po(session, grn.purchase_order_id)
     lines = lines_of(session, grn.id)
     first = session.get(PurchaseOrderLine, lines[0].po_line_item_id) if lines else None
     ncr = NonConformance(ncr_number=yearly_number(session, "NCR"), kind="inspection", status="OPEN",
@@ -173,7 +172,7 @@ def accept(session: Session, grn_id: int, actor_id: int) -> GoodsReceipt:
     if grn.status not in (GrnStatus.DRAFT, GrnStatus.INSPECTION_PASSED):
         raise AppError("WORKFLOW_VIOLATION", 409, f"Goods receipt {grn.grn_number} is {grn.status}; only a "
                        f"receipt awaiting acceptance can be accepted", {"status": grn.status})
-    po = purchasing.get_po(session, grn.purchase_order_id, lock=True)
+    po = purchase_orders.get_po(session, grn.purchase_order_id, lock=True)
     for line in lines_of(session, grn.id):
         _accept_line(session, po, grn, line, actor_id)
     grn.status, grn.accepted_by_id, grn.accepted_at = GrnStatus.ACCEPTED, actor_id, utcnow()
@@ -204,7 +203,7 @@ def _accept_line(session: Session, po: PurchaseOrder, grn: GoodsReceipt, line: G
 def update_stage(session: Session, po_id: int, line_id: int, stage: str, notes: str | None,
                  actor_id: int) -> PurchaseOrderLine:
     """The contract's stage transitions; anything else is a 409 naming both stages."""
-    po = purchasing.get_po(session, po_id)
+    po = purchase_orders.get_po(session, po_id)
     line = locked(session, PurchaseOrderLine, line_id, "Purchase order line")
     if line.purchase_order_id != po.id:
         raise not_found("Purchase order line", line_id)
@@ -246,6 +245,6 @@ def _line_data(line: GoodsReceiptLine) -> dict[str, Any]:
 
 
 def receipts_of(session: Session, po_id: int) -> list[GoodsReceipt]:
-    purchasing.get_po(session, po_id)
+    purchase_orders.get_po(session, po_id)
     return list(session.scalars(select(GoodsReceipt).where(GoodsReceipt.purchase_order_id == po_id)
                                 .order_by(GoodsReceipt.id)))

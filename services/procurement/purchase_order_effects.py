@@ -10,8 +10,7 @@ from dto.procurement import GrnResult, GrnStatus, PoCommand, PoDecisionEffect, P
 from models.procurement import GoodsReceipt, PurchaseOrder
 from services.approvals import engine as approvals
 from services.common.guards import claim_operation
-from services.procurement import goods_receipts as receiving
-from services.procurement import purchase_orders as purchasing
+from services.procurement import goods_receipts, purchase_orders
 
 
 def decide(session: Session, effect: PoDecisionEffect, engine_workflow_id: str) -> tuple[PurchaseOrder, TaskView]:
@@ -24,27 +23,27 @@ def decide(session: Session, effect: PoDecisionEffect, engine_workflow_id: str) 
         outcome = ApprovalOutcome(instance_id=decision.instance_id, status=ApprovalStatus(made.action.value),
                                   decided_by=made.actor.id, comments=made.comments)
         approvals.finish(session, outcome)
-        return purchasing.apply_outcome(session, effect.po_id, outcome), task
+        return purchase_orders.apply_outcome(session, effect.po_id, outcome), task
     assert effect.next_step is not None
     approvals.open_step(session, StepEffect(instance_id=decision.instance_id, step=effect.next_step,
                                             op_key=f"{engine_workflow_id}:step-{effect.next_step.step_number}"))
-    return purchasing.get_po(session, effect.po_id), task
+    return purchase_orders.get_po(session, effect.po_id), task
 
 
 def withdraw(session: Session, po_id: int, instance_id: int, actor_id: int | None) -> PurchaseOrder:
     """The requester withdrew the approval request: it ends cancelled and the PO is a draft again."""
     outcome = ApprovalOutcome(instance_id=instance_id, status=ApprovalStatus.CANCELLED, decided_by=actor_id)
     approvals.finish(session, outcome)
-    return purchasing.apply_outcome(session, po_id, outcome)
+    return purchase_orders.apply_outcome(session, po_id, outcome)
 
 
 def cancel(session: Session, po_id: int, command: PoCommand, op_key: str) -> PurchaseOrder:
     """Cancel the PO; an approval it was waiting for ends cancelled by the same person."""
-    po = purchasing.get_po(session, po_id, lock=True)
+    po = purchase_orders.get_po(session, po_id, lock=True)
     if not claim_operation(session, op_key):
         return po
     pending = po.approval_instance_id if po.status == PoStatus.PENDING_APPROVAL else None
-    po = purchasing.cancel(session, po_id, command)
+    po = purchase_orders.cancel(session, po_id, command)
     if pending is not None:
         approvals.finish(session, ApprovalOutcome(instance_id=pending, status=ApprovalStatus.CANCELLED,
                                                   decided_by=command.actor.id))
@@ -54,13 +53,13 @@ def cancel(session: Session, po_id: int, command: PoCommand, op_key: str) -> Pur
 def accept_receipt(session: Session, grn_id: int, actor_id: int, op_key: str) -> GrnResult:
     """Into inventory, and the PO (partially) received, in one transaction."""
     if claim_operation(session, op_key):
-        grn = receiving.accept(session, grn_id, actor_id)
+        grn = goods_receipts.accept(session, grn_id, actor_id)
         po = session.get(PurchaseOrder, grn.purchase_order_id)  # from the session: accept locked it
     else:
-        grn = receiving.get_grn(session, grn_id)
-        po = purchasing.get_po(session, grn.purchase_order_id, lock=True)
+        grn = goods_receipts.get_grn(session, grn_id)
+        po = purchase_orders.get_po(session, grn.purchase_order_id, lock=True)
     assert po is not None
-    return receipt_result(grn, purchasing.refresh_receipt_status(session, po.id, po))
+    return receipt_result(grn, purchase_orders.refresh_receipt_status(session, po.id, po))
 
 
 def receipt_result(grn: GoodsReceipt, po: PurchaseOrder | None = None) -> GrnResult:

@@ -27,9 +27,8 @@ from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, Period
 from services import audit
 from services.identity import Principal
-from services.stock import documents as stock_documents
+from services.stock import documents, variance
 from services.stock import ledger as stock_ledger
-from services.stock import variance as stock_variance
 from services.stock.access import accessible_location, ensure_location_access
 from services.stock.posting import period_for_posting
 from services.stock.records import ensure_postable
@@ -65,8 +64,8 @@ class DeliveryResult:
 def create_delivery(session: Session, user: Principal, location_uid: str, data: DeliveryInput,
                     post: bool) -> DeliveryResult:
     location = accessible_location(session, user, location_uid)
-    supplier = stock_documents.supplier_by_uid(session, data.supplier_uid)
-    items = stock_documents.items_by_uid(session, [line.item_uid for line in data.lines])
+    supplier = documents.supplier_by_uid(session, data.supplier_uid)
+    items = documents.items_by_uid(session, [line.item_uid for line in data.lines])
     ensure_postable(location, items, supplier)
     invoice_no = _clean(data.invoice_no)
     period = _posting_period(session, invoice_no, data.delivery_date) if post else None
@@ -81,8 +80,8 @@ def create_delivery(session: Session, user: Principal, location_uid: str, data: 
     raised = _post(session, delivery, lines, location, period, user.id) if period is not None else None
     session.flush()  # everything else first: the sequence rows are locked from here to the commit
     delivery.delivery_no = created["delivery_no"] = yearly_number(session, "DEL")
-    stock_documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
-                           entity_id=delivery.id, action="DELIVERY_CREATED", changes=audit.created(created))
+    documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
+                     entity_id=delivery.id, action="DELIVERY_CREATED", changes=audit.created(created))
     result = DeliveryResult(delivery, location)
     if raised is not None:
         result.raised = _posted(session, delivery, raised, location, user.id)
@@ -99,12 +98,12 @@ def update_delivery(session: Session, user: Principal, delivery_uid: str, change
     _flush_invoice(session, delivery.invoice_no)
     period = _posting_period(session, delivery.invoice_no, delivery.delivery_date) if post else None
     lines = _replace_lines(session, delivery, changes["lines"]) if "lines" in changes else lines_of(session, delivery)
-    items = stock_documents.by_id(session, Material, [line.item_id for line in lines])
+    items = documents.by_id(session, Material, [line.item_id for line in lines])
     ensure_postable(location, [items[line.item_id] for line in lines], session.get(Supplier, delivery.supplier_id))
     delivery.version += 1
-    stock_documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
-                           entity_id=delivery.id, action="DELIVERY_UPDATED",
-                           changes=audit.diff(before, _state(delivery)))
+    documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
+                     entity_id=delivery.id, action="DELIVERY_UPDATED",
+                     changes=audit.diff(before, _state(delivery)))
     result = DeliveryResult(delivery, location)
     if period is not None:
         raised = _post(session, delivery, lines, location, period, user.id)
@@ -118,15 +117,15 @@ def delete_delivery(session: Session, user: Principal, delivery_uid: str) -> Del
     if referenced is not None:
         raise AppError("INVALID_STATUS", 400, f"Delivery {delivery.delivery_no} is referenced by {referenced}",
                        {"status": delivery.status, "ncr_no": referenced})
-    stock_documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
-                           entity_id=delivery.id, action="DELIVERY_DELETED", changes=audit.diff(_state(delivery), {}))
+    documents.record(session, actor_id=user.id, location=location, entity_type="delivery",
+                     entity_id=delivery.id, action="DELIVERY_DELETED", changes=audit.diff(_state(delivery), {}))
     session.delete(delivery)
     session.flush()
     return delivery
 
 
 def delivery_by_uid(session: Session, delivery_uid: str, lock: bool = False) -> Delivery:
-    query = select(Delivery).where(Delivery.uid == stock_documents.parse_uid(delivery_uid, "Delivery"))
+    query = select(Delivery).where(Delivery.uid == documents.parse_uid(delivery_uid, "Delivery"))
     delivery = session.scalars(query.with_for_update() if lock else query).first()
     if delivery is None:
         raise not_found("Delivery", delivery_uid)
@@ -151,7 +150,7 @@ def _draft_for_update(session: Session, user: Principal, delivery_uid: str) -> t
 
 def _apply_header(session: Session, delivery: Delivery, changes: dict[str, Any]) -> None:
     if "supplier_uid" in changes:
-        delivery.supplier_id = stock_documents.supplier_by_uid(session, changes["supplier_uid"]).id
+        delivery.supplier_id = documents.supplier_by_uid(session, changes["supplier_uid"]).id
     if "invoice_no" in changes:
         delivery.invoice_no = _clean(changes["invoice_no"])
     if "delivery_note" in changes:
@@ -208,13 +207,13 @@ def _write_lines(session: Session, delivery: Delivery, inputs: list[DeliveryLine
 
 
 def _replace_lines(session: Session, delivery: Delivery, inputs: list[DeliveryLineInput]) -> list[DeliveryLine]:
-    items = stock_documents.items_by_uid(session, [line.item_uid for line in inputs])
+    items = documents.items_by_uid(session, [line.item_uid for line in inputs])
     session.execute(delete(DeliveryLine).where(DeliveryLine.delivery_id == delivery.id))
     return _write_lines(session, delivery, inputs, items)
 
 
 def _post(session: Session, delivery: Delivery, lines: list[DeliveryLine], location: Location, period: Period,
-          actor_id: int) -> list[stock_variance.RaisedVariance]:
+          actor_id: int) -> list[variance.RaisedVariance]:
     """Receive the lines into stock and write the NCRs of their price variances (numbered by `_posted`)."""
     delivery.status, delivery.period_id = "POSTED", period.id
     delivery.posted_at, delivery.posted_by_id = utcnow(), actor_id
@@ -225,31 +224,31 @@ def _post(session: Session, delivery: Delivery, lines: list[DeliveryLine], locat
     return raised
 
 
-def _posted(session: Session, delivery: Delivery, raised: list[stock_variance.RaisedVariance], location: Location,
+def _posted(session: Session, delivery: Delivery, raised: list[variance.RaisedVariance], location: Location,
             actor_id: int) -> list[NonConformance]:
     """A posting's last writes, once the delivery has its number: its NCRs' numbers and audit rows, then the
     posting's audit row naming them."""
-    ncrs = stock_variance.number_raised(session, delivery, raised, location, actor_id)
-    stock_documents.record(session, actor_id=actor_id, location=location, entity_type="delivery",
-                           entity_id=delivery.id, action="DELIVERY_POSTED",
-                           changes={"status": {"old": "DRAFT", "new": "POSTED"},
+    ncrs = variance.number_raised(session, delivery, raised, location, actor_id)
+    documents.record(session, actor_id=actor_id, location=location, entity_type="delivery",
+                     entity_id=delivery.id, action="DELIVERY_POSTED",
+                     changes={"status": {"old": "DRAFT", "new": "POSTED"},
                                     "total_amount": {"old": None, "new": float(delivery.total_amount)},
                                     "ncrs": {"old": None, "new": [n.ncr_number for n in ncrs]}})
     return ncrs
 
 
 def _raise_variances(session: Session, delivery: Delivery, lines: list[DeliveryLine], location: Location,
-                     period: Period, actor_id: int) -> list[stock_variance.RaisedVariance]:
-    prices = stock_variance.period_prices(session, period.id, [line.item_id for line in lines])
-    items = stock_documents.by_id(session, Material, [line.item_id for line in lines])
+                     period: Period, actor_id: int) -> list[variance.RaisedVariance]:
+    prices = variance.period_prices(session, period.id, [line.item_id for line in lines])
+    items = documents.by_id(session, Material, [line.item_id for line in lines])
     raised = []
     for line in lines:
         line.period_price = prices.get(line.item_id)
-        found = stock_variance.price_variance(line.period_price, line.unit_price, line.quantity)
+        found = variance.price_variance(line.period_price, line.unit_price, line.quantity)
         if found is not None:
             line.has_variance = True
-            raised.append(stock_variance.raise_price_variance_ncr(session, delivery, line, items[line.item_id],
-                                                                  found, location, actor_id))
+            raised.append(variance.raise_price_variance_ncr(session, delivery, line, items[line.item_id],
+                                                            found, location, actor_id))
     return raised
 
 

@@ -13,7 +13,7 @@ from models.identity import User
 from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, Period
 from services.identity import Principal
-from services.stock import documents as stock_documents
+from services.stock import documents
 from services.stock.access import accessible_location, ensure_location_access
 from services.stock.deliveries import delivery_by_uid, lines_of
 
@@ -62,8 +62,8 @@ def delivery_details(session: Session, delivery: Delivery) -> DeliveryDetails:
     assert location is not None and supplier is not None
     period = session.get(Period, delivery.period_id) if delivery.period_id else None
     return DeliveryDetails(delivery, location, supplier, period, lines, ncrs,
-                           stock_documents.by_id(session, Material, item_ids),
-                           stock_documents.users_by_id(session, [delivery.created_by_id, delivery.posted_by_id]))
+                           documents.by_id(session, Material, item_ids),
+                           documents.users_by_id(session, [delivery.created_by_id, delivery.posted_by_id]))
 
 
 def list_deliveries(session: Session, user: Principal, location_uid: str, filters: DeliveryFilters,
@@ -71,13 +71,13 @@ def list_deliveries(session: Session, user: Principal, location_uid: str, filter
     location = accessible_location(session, user, location_uid)
     query = (select(Delivery).where(Delivery.location_id == location.id, *_conditions(filters))
              .order_by(Delivery.delivery_date.desc(), Delivery.id.desc()))
-    rows, total = stock_documents.page_of(session, query, offset, limit)
-    suppliers = stock_documents.by_id(session, Supplier, [row.supplier_id for row in rows])
+    rows, total = documents.page_of(session, query, offset, limit)
+    suppliers = documents.by_id(session, Supplier, [row.supplier_id for row in rows])
     return DeliveryPage(location, rows, total, suppliers)
 
 
 def _conditions(filters: DeliveryFilters) -> list[ColumnElement[bool]]:
-    conditions = stock_documents.within_dates(Delivery.delivery_date, filters.start_date, filters.end_date)
+    conditions = documents.within_dates(Delivery.delivery_date, filters.start_date, filters.end_date)
     if filters.status is not None:
         conditions.append(Delivery.status == filters.status)
     if filters.supplier_uid is not None:

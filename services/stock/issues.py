@@ -21,8 +21,7 @@ from models.identity import User
 from models.stock import Location, Period, StockIssue, StockIssueLine
 from services import audit
 from services.identity import Principal
-from services.stock import documents as stock_documents
-from services.stock import ledger as stock_ledger
+from services.stock import documents, ledger
 from services.stock.access import accessible_location, ensure_location_access
 from services.stock.posting import period_for_posting
 from services.stock.records import ensure_postable
@@ -61,7 +60,7 @@ class IssueFilters:
 
 def create_issue(session: Session, user: Principal, location_uid: str, data: IssueInput) -> IssueDetails:
     location = accessible_location(session, user, location_uid)
-    items = stock_documents.items_by_uid(session, [line.item_uid for line in data.lines])
+    items = documents.items_by_uid(session, [line.item_uid for line in data.lines])
     ensure_postable(location, items)
     period = period_for_posting(session, data.issue_date)
     issue = StockIssue(issue_no=provisional("ISS"), location_id=location.id, period_id=period.id,
@@ -69,16 +68,16 @@ def create_issue(session: Session, user: Principal, location_uid: str, data: Iss
                        created_by_id=user.id)
     session.add(issue)
     session.flush()
-    moved = stock_ledger.apply(session, [_issue_movement(issue, n, item, line.quantity, user.id)
-                                         for n, (line, item) in enumerate(zip(data.lines, items, strict=True), 1)])
+    moved = ledger.apply(session, [_issue_movement(issue, n, item, line.quantity, user.id)
+                                   for n, (line, item) in enumerate(zip(data.lines, items, strict=True), 1)])
     lines = [StockIssueLine(issue_id=issue.id, line_number=n, item_id=row.item_id, quantity=-row.quantity,
                             wac=row.unit_cost, value=-row.value) for n, row in enumerate(moved, 1)]
     session.add_all(lines)
     issue.total_value = sum((line.value for line in lines), Decimal(0))
     session.flush()  # everything else first: the sequence row is locked from here to the commit
     issue.issue_no = yearly_number(session, "ISS")
-    stock_documents.record(session, actor_id=user.id, location=location, entity_type="issue", entity_id=issue.id,
-                           action="ISSUE_POSTED", changes=audit.created({
+    documents.record(session, actor_id=user.id, location=location, entity_type="issue", entity_id=issue.id,
+                     action="ISSUE_POSTED", changes=audit.created({
                                "issue_no": issue.issue_no, "issue_date": issue.issue_date,
                                "cost_centre": issue.cost_centre, "total_value": issue.total_value,
                                "lines": [{"item": items[n].code, "quantity": line.quantity, "wac": line.wac,
@@ -87,8 +86,8 @@ def create_issue(session: Session, user: Principal, location_uid: str, data: Iss
 
 
 def _issue_movement(issue: StockIssue, line_number: int, item: Material, quantity: Decimal,
-                    actor_id: int) -> stock_ledger.Movement:
-    return stock_ledger.Movement(
+                    actor_id: int) -> ledger.Movement:
+    return ledger.Movement(
         location_id=issue.location_id, item_id=item.id, movement_type="ISSUE", quantity=quantity,
         movement_date=issue.issue_date, source_key=f"issue:{issue.id}:line:{line_number}",
         period_id=issue.period_id, source_type="issue", source_id=issue.id, actor_id=actor_id)
@@ -96,7 +95,7 @@ def _issue_movement(issue: StockIssue, line_number: int, item: Material, quantit
 
 def get_issue(session: Session, user: Principal, issue_uid: str) -> IssueDetails:
     issue = session.scalars(select(StockIssue).where(
-        StockIssue.uid == stock_documents.parse_uid(issue_uid, "Issue"))).first()
+        StockIssue.uid == documents.parse_uid(issue_uid, "Issue"))).first()
     if issue is None:
         raise not_found("Issue", issue_uid)
     ensure_location_access(session, user, issue.location_id)
@@ -105,8 +104,8 @@ def get_issue(session: Session, user: Principal, issue_uid: str) -> IssueDetails
     location = session.get(Location, issue.location_id)
     assert location is not None
     return IssueDetails(issue, location, session.get(Period, issue.period_id), lines,
-                        stock_documents.by_id(session, Material, [line.item_id for line in lines]),
-                        stock_documents.users_by_id(session, [issue.created_by_id]))
+                        documents.by_id(session, Material, [line.item_id for line in lines]),
+                        documents.users_by_id(session, [issue.created_by_id]))
 
 
 def list_issues(session: Session, user: Principal, location_uid: str, filters: IssueFilters, offset: int,
@@ -114,12 +113,12 @@ def list_issues(session: Session, user: Principal, location_uid: str, filters: I
     location = accessible_location(session, user, location_uid)
     query = (select(StockIssue).where(StockIssue.location_id == location.id, *_conditions(filters))
              .order_by(StockIssue.issue_date.desc(), StockIssue.id.desc()))
-    rows, total = stock_documents.page_of(session, query, offset, limit)
+    rows, total = documents.page_of(session, query, offset, limit)
     return location, rows, total
 
 
 def _conditions(filters: IssueFilters) -> list[ColumnElement[bool]]:
-    conditions = stock_documents.within_dates(StockIssue.issue_date, filters.start_date, filters.end_date)
+    conditions = documents.within_dates(StockIssue.issue_date, filters.start_date, filters.end_date)
     if filters.cost_centre is not None:
         conditions.append(StockIssue.cost_centre == filters.cost_centre)
     return conditions

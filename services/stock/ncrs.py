@@ -21,8 +21,7 @@ from models.quality import NonConformance
 from models.stock import Delivery, Location, NcrLine
 from services import audit, notifications
 from services.identity import Principal
-from services.stock import access as stock_access
-from services.stock import ledger as stock_ledger
+from services.stock import access, ledger
 from services.stock import records as stock_records
 from services.stock.records import as_uuid
 from services.stock.views import item_ref, location_ref
@@ -37,7 +36,7 @@ def allowed(current: NcrStatus, target: NcrStatus) -> bool:
 
 def create_manual(session: Session, user: Principal, *, location_uid: str, delivery_uid: str | None, reason: str,
                   lines: list[dict[str, Any]]) -> NonConformance:
-    location = stock_access.accessible_location(session, user, location_uid)
+    location = access.accessible_location(session, user, location_uid)
     delivery = _delivery(session, delivery_uid, location) if delivery_uid else None
     ncr = NonConformance(ncr_number=provisional("NCR"), kind="manual", status=NcrStatus.OPEN.value,
                          title=reason[:255], description=reason, location_id=location.id,
@@ -49,7 +48,7 @@ def create_manual(session: Session, user: Principal, *, location_uid: str, deliv
     total = Decimal(0)
     for index, line in enumerate(lines):
         item = _item(session, line["item_id"], index)
-        value = stock_ledger.money(Decimal(str(line["value"])))
+        value = ledger.money(Decimal(str(line["value"])))
         session.add(NcrLine(ncr_id=ncr.id, item_id=item.id, quantity=Decimal(str(line["quantity"])), value=value))
         total += value
     ncr.total_value = total
@@ -75,7 +74,7 @@ def transition(session: Session, ncr_uid: str, change: NcrTransition) -> NcrView
     if change.resolution is not None:
         ncr.resolution = change.resolution
     if change.status == NcrStatus.CREDITED:
-        ncr.credited_value = stock_ledger.money(change.credited_value) if change.credited_value is not None \
+        ncr.credited_value = ledger.money(change.credited_value) if change.credited_value is not None \
             else ncr.total_value
     ncr.version += 1
     audit.record(session, actor_id=change.actor.id, entity_type="ncr", entity_id=ncr.id,
@@ -128,16 +127,16 @@ def view(session: Session, ncr: NonConformance) -> NcrView:
 def get(session: Session, user: Principal, ncr_uid: str) -> dict[str, Any]:
     ncr = by_uid(session, ncr_uid)
     if ncr.location_id is not None:
-        stock_access.ensure_location_access(session, user, ncr.location_id)
+        access.ensure_location_access(session, user, ncr.location_id)
     return render(session, ncr)
 
 
 def list_ncrs(session: Session, user: Principal, *, location_uid: str | None, kind: str | None, status: str | None,
               start: date | None, end: date | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     query = select(NonConformance).where(NonConformance.kind.in_(STOCK_KINDS),
-                                         stock_access.location_filter(session, user, NonConformance.location_id))
+                                         access.location_filter(session, user, NonConformance.location_id))
     if location_uid:
-        query = query.where(NonConformance.location_id == stock_access.accessible_location(
+        query = query.where(NonConformance.location_id == access.accessible_location(
             session, user, location_uid).id)
     if kind:
         query = query.where(NonConformance.kind == kind.lower())

@@ -17,7 +17,7 @@ from models.catalog import Material
 from models.identity import User
 from models.stock import Location, Transfer, TransferLine
 from services.identity import Principal
-from services.stock import access as stock_access
+from services.stock import access
 from services.stock.documents import by_id
 from services.stock.records import as_uuid
 from services.stock.views import item_ref, location_ref, user_ref
@@ -79,13 +79,13 @@ def list_transfers(session: Session, user: Principal, *, from_location: str | No
                    status: str | None, start: date | None, end: date | None, offset: int,
                    limit: int) -> tuple[list[dict[str, Any]], int]:
     query = select(Transfer)
-    if not stock_access.sees_all_locations(user):
-        mine = stock_access.assigned_location_ids(session, user.id)
+    if not access.sees_all_locations(user):
+        mine = access.assigned_location_ids(session, user.id)
         query = query.where(or_(Transfer.from_location_id.in_(mine), Transfer.to_location_id.in_(mine)))
     if from_location:
-        query = query.where(Transfer.from_location_id == stock_access.location_by_uid(session, from_location).id)
+        query = query.where(Transfer.from_location_id == access.location_by_uid(session, from_location).id)
     if to_location:
-        query = query.where(Transfer.to_location_id == stock_access.location_by_uid(session, to_location).id)
+        query = query.where(Transfer.to_location_id == access.location_by_uid(session, to_location).id)
     if status:
         query = query.where(Transfer.status == status)
     if start:
@@ -101,8 +101,8 @@ def get_transfer(session: Session, user: Principal, transfer_uid: str) -> dict[s
     transfer = session.scalars(select(Transfer).where(Transfer.uid == as_uuid(transfer_uid, "Transfer"))).first()
     if transfer is None:
         raise not_found("Transfer", transfer_uid)
-    if not stock_access.sees_all_locations(user):
-        mine = stock_access.assigned_location_ids(session, user.id)
+    if not access.sees_all_locations(user):
+        mine = access.assigned_location_ids(session, user.id)
         if transfer.from_location_id not in mine and transfer.to_location_id not in mine:
-            stock_access.ensure_location_access(session, user, transfer.from_location_id)
+            access.ensure_location_access(session, user, transfer.from_location_id)
     return render_many(session, [transfer])[0]

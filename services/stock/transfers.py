@@ -31,10 +31,9 @@ from models.catalog import Material
 from models.stock import Location, LocationStock, Transfer, TransferLine
 from services import audit
 from services.approvals import engine as approvals
-from services.stock import documents as stock_documents
+from services.stock import documents, transfer_reads
 from services.stock import ledger as stock_ledger
 from services.stock import records as stock_records
-from services.stock import transfer_reads as stock_transfer_views
 from services.stock.ledger import Movement
 from services.stock.posting import period_for_posting
 from services.stock.records import as_uuid
@@ -83,7 +82,7 @@ def _create(session: Session, request: CreateTransfer, engine_workflow_id: str |
     if source.id == destination.id:
         raise AppError("VALIDATION_ERROR", 400, "Source and destination must differ",
                        [{"path": ["to_location_id"], "message": "Source and destination must differ"}])
-    items = stock_documents.items_by_uid(session, [line.item_uid for line in request.lines])
+    items = documents.items_by_uid(session, [line.item_uid for line in request.lines])
     stock_records.ensure_postable(source, items)
     stock_records.ensure_postable(destination)
     period = period_for_posting(session, request.request_date)
@@ -223,7 +222,7 @@ def view(session: Session, transfer: Transfer, approval: ApprovalRequest | None 
 
 
 def render(session: Session, transfer: Transfer) -> dict[str, Any]:
-    return stock_transfer_views.render_many(session, [transfer])[0]
+    return transfer_reads.render_many(session, [transfer])[0]
 
 
 def _lines(session: Session, transfer_id: int) -> list[TransferLine]:

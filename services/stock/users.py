@@ -17,7 +17,7 @@ from core.timeutil import iso_z
 from models.identity import User
 from services import identity
 from services.identity import ClientInfo, Principal
-from services.stock import locations as stock_locations
+from services.stock import locations
 from services.stock.sessions import session_users, works_everywhere
 
 STOCK_ROLES = ("OPERATOR", "SUPERVISOR", "ADMIN")
@@ -99,7 +99,7 @@ def _with_default_location(session: Session, changes: dict[str, Any]) -> dict[st
     """The body names the default location by uid; the row stores its id (null clears it)."""
     if changes.get("default_location_id") is None:
         return changes
-    location = stock_locations.location_by_uid(session, changes["default_location_id"])
+    location = locations.location_by_uid(session, changes["default_location_id"])
     return {**changes, "default_location_id": location.id}
 
 
@@ -107,7 +107,7 @@ def update_user(session: Session, actor_id: int, user: User, changes: dict[str, 
     with duplicates_are_conflicts():
         updated = identity.update_user(session, actor_id, user, _with_default_location(session, changes))
     if updated.default_location_id is not None and not works_everywhere(updated):
-        stock_locations.assign_user_by_id(session, actor_id, updated.default_location_id, updated)
+        locations.assign_user_by_id(session, actor_id, updated.default_location_id, updated)
     return updated
 
 

@@ -15,7 +15,7 @@ from models.catalog import Material
 from models.quality import NonConformance
 from models.stock import Delivery, DeliveryLine, Location, PeriodPrice
 from services import audit
-from services.stock import documents as stock_documents
+from services.stock import documents
 from services.stock.ledger import cost, money
 
 PERCENT_PLACES = Decimal("0.01")
@@ -83,8 +83,8 @@ def number_raised(session: Session, delivery: Delivery, raised: list[RaisedVaria
         ncr = entry.ncr
         ncr.ncr_number = yearly_number(session, "NCR")
         ncr.title = _title(entry.item, delivery)
-        stock_documents.record(session, actor_id=actor_id, location=location, entity_type="ncr", entity_id=ncr.id,
-                               action="NCR_RAISED", changes=audit.created({
+        documents.record(session, actor_id=actor_id, location=location, entity_type="ncr", entity_id=ncr.id,
+                         action="NCR_RAISED", changes=audit.created({
                                    "ncr_no": ncr.ncr_number, "type": "PRICE_VARIANCE",
                                    "delivery_no": delivery.delivery_no, "item": entry.item.code,
                                    "expected_price": entry.found.expected_price,

@@ -1,5 +1,5 @@
 """The stock contract (multi-location-stock.md) audited: the example requests and error codes no other
-`test_stock_*` module covered. Each test sends a contract example as written (ids and dates substituted) and
+`tests/stock/` module covered. Each test sends a contract example as written (ids and dates substituted) and
 checks the shape the contract shows, or provokes one code of its Error Codes table and checks the whole H3
 body the client receives: `{statusCode, statusMessage, data: {code, message, details?}}`."""
 

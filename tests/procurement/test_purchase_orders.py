@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import event
 
 from core.db import session_scope
-from services.procurement import purchase_order_reads as purchase_order_views
+from services.procurement import purchase_order_reads
 from tests.procurement.helpers import PO, decide, draft_po, po_body, submitted_po, supplier_and_material
 
 
@@ -115,9 +115,9 @@ async def test_a_page_of_purchase_orders_costs_the_same_statements_as_one(api, m
         statements: list[str] = []
         with session_scope(session_factory) as session:
             event.listen(session.connection(), "before_cursor_execute", lambda *args: statements.append(args[2]))
-            rows, total = purchase_order_views.search(session, 0, limit, status=None, priority=None, supplier_id=None,
+            rows, total = purchase_order_reads.search(session, 0, limit, status=None, priority=None, supplier_id=None,
                                             from_date=None, to_date=None, text=marker)
-            page = purchase_order_views.render_many(session, rows)
+            page = purchase_order_reads.render_many(session, rows)
         assert total == 4 and len(page) == limit
         assert all(po["supplier_name"] and len(po["line_items"]) == 1 for po in page)
         return len(statements)

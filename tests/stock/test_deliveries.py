@@ -22,7 +22,7 @@ from tests.conftest import TestUser as AppUser
 from tests.stock.helpers import PeriodRef, Ref, assign, seed_item, seed_location, seed_period, seed_supplier
 from workflows.stock.ncr import ncr_workflow_id
 
-# --- helpers (also used by test_stock_issues.py and test_stock_concurrency.py) ---------------------------
+# --- helpers (also used by test_issues.py and test_concurrency.py) ------------------------------------------
 
 
 @dataclass

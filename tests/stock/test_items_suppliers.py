@@ -23,7 +23,7 @@ STOCK_FIELDS = {"on_hand", "wac", "value", "min_stock", "max_stock", "is_low_sto
 SUPPLIER_FIELDS = {"id", "code", "name", "contact_person", "phone", "email", "is_active", "created_at", "updated_at"}
 MISSING = str(uuid.uuid4())
 
-# --- helpers (also used by test_stock_periods.py and test_stock_pob.py) ---------------------------------------
+# --- helpers (also used by test_periods.py and test_pob.py) -----------------------------------------------------
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

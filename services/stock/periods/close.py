@@ -20,9 +20,9 @@ from models.approvals import ApprovalInstance
 from models.stock import Location, LocationStock, Period, PeriodClosingStock, PeriodLocation, PeriodPrice
 from services import audit
 from services.approvals import engine as approvals
-from services.stock import records as stock_records
+from services.stock import records
 from services.stock.periods import periods as stock_periods
-from services.stock.periods import readiness as stock_period_locations
+from services.stock.periods import readiness
 
 REFERENCE_TYPE = "period_close"
 
@@ -34,7 +34,7 @@ def approval_step() -> StepPlan:
 
 
 def period_by_uid(session: Session, period_uid: str, lock: bool = False) -> Period:
-    return stock_records.by_uid(session, Period, period_uid, "Period", lock=lock)
+    return records.by_uid(session, Period, period_uid, "Period", lock=lock)
 
 
 def request_close(session: Session, request: RequestPeriodClose) -> PeriodCloseView:
@@ -206,7 +206,7 @@ def roll_forward(session: Session, period_uid: str, actor_id: int, copy_prices: 
         session.add(successor)
     successor.status, successor.opened_at, successor.previous_period_id = "OPEN", utcnow(), period.id
     session.flush()
-    stock_period_locations.add_active_locations(session, successor.id)
+    readiness.add_active_locations(session, successor.id)
     if copy_prices:
         _copy_missing_prices(session, period.id, successor.id)
     audit.record(session, actor_id=actor_id, entity_type="period", entity_id=successor.id,
