@@ -1,7 +1,6 @@
 """The batch and pack workflows on the real dev server, with their activities replaced by fakes
 registered under the same names: validators, progress, signals between lifecycles, continue-as-new."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ from dto.production import (
     SkuView,
     Transition,
 )
+from tests.conftest import eventually
 from workflows.production.batch import ProductionBatchWorkflow
 from workflows.production.pack import PackWorkflow
 
@@ -248,11 +248,3 @@ async def test_batch_continues_as_new_and_keeps_its_state(temporal_client, fake_
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await later.execute_update(ProductionBatchWorkflow.start, step("start"))
     assert refusal(refused.value).type == "WORKFLOW_VIOLATION"  # still knows it is IN_PROGRESS
-
-
-async def eventually(check, attempts: int = 100) -> None:
-    for _ in range(attempts):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
