@@ -69,17 +69,10 @@ class PeriodDetailOut(PeriodOut):
     close_locations_total: int
 
 
-class PeriodCloseOut(BaseModel):
+class PeriodCloseOut(CurrentPeriodOut):
     """A period as its close lifecycle shows it (services/stock/periods/close.py `render`): readiness, the close's
     approval and how many locations' closing stock is snapshotted."""
 
-    id: str
-    name: str
-    status: str
-    start_date: IsoDate
-    end_date: IsoDate
-    locations_ready: int
-    locations_total: int
     closing_notes: str | None
     close_approval_id: str | None
     close_locations_done: int
