@@ -6,6 +6,7 @@ from api import audit, health
 from api.approvals import inbox, instances
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
+from api.mes import products
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
 from api.stock import approvals as stock_approvals
@@ -38,6 +39,8 @@ ROUTERS = [
     materials.router, parts.router, suppliers.router, certifications.router,
     # procurement: inventory, purchase orders, goods receipts, the contract's simple orders
     inventory.router, purchase_orders.router, goods_receipts.router, orders.router,
+    # mes: the ERP contract's manufacturing (products and routings so far)
+    products.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,
     # stock: the multi-location stock contract (`/api`), one module per resource group

@@ -1,5 +1,6 @@
 """Settings from the environment. Every duration is a setting so tests can run them in seconds."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     refresh_token_seconds: int = 7 * 24 * 3600
 
     bcrypt_rounds: int = 12
+    # ERP: the labour rate of a routing operation that names none (a production log's labour cost)
+    default_labor_rate_per_hour: Decimal = Decimal("25")
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 900

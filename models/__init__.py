@@ -14,6 +14,7 @@ from models.catalog import (
     SupplierMaterial,
 )
 from models.identity import AuthSession, LoginAttempt, User
+from models.mes import RoutingOperation
 from models.notifications import Notification
 from models.operations import (
     AppliedOperation,
@@ -58,7 +59,7 @@ __all__ = [
     "AppliedOperation", "AuditEntry", "AuthSession", "Base", "Batch", "Certification", "IdempotencyKey",
     "IdempotentRequest", "WorkerHeartbeat",
     "LoginAttempt", "Material", "MaterialCategory", "MaterialCertification", "Module", "ModuleCell", "Pack", "Part",
-    "PartMaterial", "SerialNumber", "Sku", "Supplier", "SupplierMaterial", "User",
+    "PartMaterial", "SerialNumber", "Sku", "Supplier", "SupplierMaterial", "User", "RoutingOperation",
 ]
 __all__ += [
     "ApprovalInstance", "ApprovalTask", "ApprovalTemplate", "ApprovalTemplateStep", "DocumentSequence", "GoodsReceipt",

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +78,9 @@ class Part(IdMixin, TimestampMixin, VersionMixin, Base):
     inspection_interval_hours: Mapped[int | None]
     unit_cost: Mapped[Decimal | None] = mapped_column(Money)
     lead_time_days: Mapped[int | None]
+    # A product of the ERP (`/api/v1/products`): a part the plant makes, with a routing (models/mes.py)
+    unit_of_measure: Mapped[str | None] = mapped_column(String(20))
+    is_product: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PartMaterial(IdMixin, TimestampMixin, Base):

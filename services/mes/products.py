@@ -1,0 +1,124 @@
+"""ERP products (`/api/v1/products`): a product is a part of the catalog flagged `is_product`, its bill of
+materials the part's `part_materials` over the one item master, its routing `routing_operations`. A product's
+standard cost per unit (materials at their `standard_cost`, labour at each operation's rate or the setting
+DEFAULT_LABOR_RATE_PER_HOUR) is what a work order's production logs add up. Never commits."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from core.errors import AppError, not_found
+from core.settings import get_settings
+from models.catalog import Material, Part, PartMaterial
+from models.mes import RoutingOperation
+from services.catalog import master_data as catalog
+from services.catalog.master_data import PartStatus
+
+MINUTES_PER_HOUR = Decimal(60)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product with its bill of materials (each line with its material) and its routing, in sequence order."""
+
+    part: Part
+    bom: list[tuple[PartMaterial, Material]]
+    operations: list[RoutingOperation]
+
+    @property
+    def material_cost_per_unit(self) -> Decimal:
+        return sum((line.quantity_required * (material.unit_cost or Decimal(0))
+                    for line, material in self.bom), Decimal(0))
+
+    @property
+    def labor_cost_per_unit(self) -> Decimal:
+        default_rate = get_settings().default_labor_rate_per_hour
+        return sum((op.standard_minutes_per_unit / MINUTES_PER_HOUR * labor_rate(op, default_rate)
+                    for op in self.operations), Decimal(0))
+
+
+def labor_rate(operation: RoutingOperation, default_rate: Decimal) -> Decimal:
+    return operation.labor_rate_per_hour if operation.labor_rate_per_hour is not None else default_rate
+
+
+def field_error(field: str, message: str) -> AppError:
+    """A refusal of one field of the body (the ERP renders it as `Validation failed` with its field)."""
+    return AppError("VALIDATION_ERROR", 400, message, {"field": field})
+
+
+def _code_taken(code: str) -> AppError:
+    return catalog.duplicate("Product code", "product_code", code)
+
+
+def create_product(session: Session, actor_id: int, values: dict[str, Any]) -> Product:
+    """The part, its bill of materials and its routing in the caller's transaction; a product code already used
+    by any part, an unknown material, a material twice in the bill or a sequence twice in the routing is refused
+    with the field that holds it."""
+    code = values["product_code"]
+    if catalog.taken(session, Part.part_number, code):
+        raise _code_taken(code)
+    materials = _materials(session, [line["material_id"] for line in values["bom"]])
+    _check_unique([op["sequence"] for op in values["operations"]], "operations", "sequence", "Sequence")
+    part = Part(part_number=code, name=values["name"], unit_of_measure=values["unit_of_measure"],
+                status=PartStatus.PRODUCTION.value, is_product=True)
+    part = catalog.insert(session, part, _code_taken(code))
+    for line in values["bom"]:
+        material = materials[line["material_id"]]
+        session.add(PartMaterial(part_id=part.id, material_id=material.id, quantity_required=line["quantity_per_unit"],
+                                 unit_of_measure=material.unit_of_measure))
+    for op in values["operations"]:
+        session.add(RoutingOperation(part_id=part.id, **op))
+    session.flush()
+    catalog.record_created(session, actor_id, part, "product", "PRODUCT_CREATED")
+    return get_product(session, part.id)
+
+
+def _materials(session: Session, ids: list[int]) -> dict[int, Material]:
+    _check_unique(ids, "bom", "material_id", "Material")
+    found = {m.id: m for m in session.scalars(select(Material).where(Material.id.in_(ids)))} if ids else {}
+    for index, material_id in enumerate(ids):
+        if material_id not in found:
+            raise field_error(f"bom.{index}.material_id", f"Material {material_id} not found")
+    return found
+
+
+def _check_unique(values: list[Any], collection: str, field: str, label: str) -> None:
+    seen: set[Any] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise field_error(f"{collection}.{index}.{field}", f"{label} {value} appears twice")
+        seen.add(value)
+
+
+def get_product(session: Session, product_id: int) -> Product:
+    part = session.get(Part, product_id)
+    if part is None or not part.is_product:
+        raise not_found("Product", product_id)
+    return _with_details(session, [part])[0]
+
+
+def list_products(session: Session, offset: int, limit: int, search: str | None) -> tuple[list[Product], int]:
+    conditions: list[ColumnElement[bool]] = [Part.is_product.is_(True)]
+    if search:
+        conditions.append(catalog.contains(search, Part.name, Part.part_number))
+    parts = list(session.scalars(select(Part).where(*conditions).order_by(Part.id).offset(offset).limit(limit)))
+    return _with_details(session, parts), catalog.count(session, select(Part.id).where(*conditions))
+
+
+def _with_details(session: Session, parts: list[Part]) -> list[Product]:
+    """The bills and routings of a page of products, one query each."""
+    ids = [p.id for p in parts]
+    bom: dict[int, list[tuple[PartMaterial, Material]]] = {i: [] for i in ids}
+    operations: dict[int, list[RoutingOperation]] = {i: [] for i in ids}
+    if ids:
+        lines = session.execute(select(PartMaterial, Material).join(Material, Material.id == PartMaterial.material_id)
+                                .where(PartMaterial.part_id.in_(ids)).order_by(PartMaterial.id))
+        for line, material in lines.tuples():
+            bom[line.part_id].append((line, material))
+        for op in session.scalars(select(RoutingOperation).where(RoutingOperation.part_id.in_(ids))
+                                  .order_by(RoutingOperation.sequence)):
+            operations[op.part_id].append(op)
+    return [Product(part, bom[part.id], operations[part.id]) for part in parts]
