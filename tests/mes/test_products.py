@@ -57,6 +57,11 @@ async def test_a_product_is_created_with_its_bill_routing_and_standard_costs(api
     assert created["material_cost_per_unit"] == 377.5 and created["labor_cost_per_unit"] == 8
     assert get_settings().default_labor_rate_per_hour == Decimal("25")
 
+    # one BOM table: the aerospace view of the same part shows the same lines
+    lines = ok(await api.get(f"{V1}/parts/{created['id']}/materials", headers=engineer.headers))
+    rows = lines["items"] if isinstance(lines, dict) else lines
+    assert sorted(line["material_id"] for line in rows) == sorted([steel["id"], paint["id"]])
+
     operator = await make_user("operator")  # the floor reads products; it does not define them
     assert ok(await api.get(f"{V1}/products/{created['id']}", headers=operator.headers)) == created
     with session_scope(session_factory) as session:
