@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint pytest demo bench bench-console bench-procurement bench-stock system-deps browser-deps clean
+.PHONY: run test lint pytest demo bench bench-console bench-procurement bench-stock bench-mes system-deps browser-deps clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,8 @@ pytest: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m scripts.demo
 
-# The three benchmarks, one after the other (each starts and stops its own stack); or one of them alone.
-bench: bench-console bench-procurement bench-stock
+# The four benchmarks, one after the other (each starts and stops its own stack); or one of them alone.
+bench: bench-console bench-procurement bench-stock bench-mes
 
 bench-console: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.console
@@ -57,6 +57,9 @@ bench-procurement: system-deps $(INSTALLED)
 
 bench-stock: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.stock
+
+bench-mes: system-deps $(INSTALLED)
+	$(BIN)/python -m bench.mes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

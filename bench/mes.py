@@ -1,0 +1,362 @@
+"""`make bench-mes` (and the last part of `make bench`): the ERP products' reads and writes on this machine, in
+one run; `--quick` for small counts while developing.
+
+Starts its own stack on free ports in a temporary folder (bench/stack.py: PostgreSQL with its default
+durability, the Temporal dev server as `make run` starts it, migrations, the worker and the API as
+subprocesses), seeds 500 materials through the ORM and 2,000 products with 5 bill-of-materials lines and
+4 routing operations each by SQL (bench/mes_seed.py), then measures at 1 and at 16 concurrent closed-loop
+clients:
+
+1. the floors (bench/floor.py), in the same run: a bare Temporal update running one local activity that does
+   one trivial PostgreSQL transaction, and that transaction alone;
+2. `GET /api/v1/products/{id}` of random seeded products;
+3. `GET /api/v1/products?page=N&per_page=50`: any full page of the seeded products (each with its bill and
+   routing);
+4. `GET /api/v1/products?search=<code>`: a random seeded product's full code (one product found);
+5. `POST /api/v1/products`: a new product of 5 lines (distinct seeded materials) and 4 operations, each code
+   new (warm-up and measured requests never repeat).
+
+Every answer is checked (ids, counts, totals). A product is rows only (no workflow): its create is one
+transaction in the API process, so the worker and Temporal should show no CPU beside it.
+
+Prints the latencies, each scenario against the bare-update floor of the same client count (p50, p99, CPU of
+all processes), the CPU each process spent per operation, the machine and the versions; writes the same
+figures as JSON to bench/results/mes-<timestamp>.json. Everything it started is stopped at the end, also on
+error (the temporary folder with the logs is kept on error).
+"""
+
+import argparse
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.mes_seed import SeededProducts, seed_materials, seed_products
+from bench.seed import analyze
+from bench.stack import (
+    CPU_GROUPS,
+    RESULTS_DIR,
+    SETTLE_S,
+    TX_FLOOR,
+    UPDATE_FLOOR,
+    Bench,
+    BenchError,
+    BenchStack,
+    CpuMeter,
+    FloorCounts,
+    Result,
+    User,
+    call,
+    connect_temporal,
+    cpu_header,
+    cpu_ms_per_op,
+    cpu_row,
+    drive,
+    find,
+    login,
+    machine,
+    out,
+    postgres_settings,
+    progress,
+    report_results,
+    run_in_stack,
+    versions,
+    wait_until_ready,
+)
+from bench.stack import create_users as create_users_with_roles
+from core.settings import get_settings
+
+PRODUCTS = "/api/v1/products"
+CLIENT_LEVELS = (1, 16)
+PER_PAGE = 50
+BOM_LINES = 5
+OPERATIONS = 4
+WIDTH = 40                 # of the scenario column
+
+GET_ONE = "GET /products/{id} (random seeded)"
+LIST_PAGE = "GET /products (page of 50)"
+LIST_SEARCH = "GET /products?search= (a code)"
+CREATE = f"POST /products ({BOM_LINES} lines, {OPERATIONS} ops)"
+READ_ROWS = (GET_ONE, LIST_PAGE, LIST_SEARCH)
+MEASURED_ROWS = (*READ_ROWS, CREATE)
+USER_SPECS = [("bench-engineer", "engineer", False), ("bench-operator", "operator", False)]
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    products: int
+    materials: int
+    reads: dict[str, int]      # measured requests per read scenario and client level
+    read_warmup: int
+    creates: dict[int, int]    # measured creates per client level
+    create_warmup: dict[int, int]
+    floors: FloorCounts
+
+
+FULL = Config("full", 2_000, 500, {GET_ONE: 400, LIST_PAGE: 200, LIST_SEARCH: 400}, 32, {1: 150, 16: 320},
+              {1: 16, 16: 32}, FloorCounts())
+QUICK = Config("quick", 200, 500, {GET_ONE: 48, LIST_PAGE: 24, LIST_SEARCH: 48}, 8, {1: 16, 16: 32},
+               {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50))
+
+
+@dataclass
+class Users:
+    engineer: User   # creates products (MANAGE_PRODUCTS)
+    operator: User   # reads them (VIEW_PRODUCTS), as the floor does
+
+
+class MesBench(Bench):
+    def __init__(self, stack: BenchStack, http: httpx.AsyncClient, users: Users, meter: CpuMeter, config: Config,
+                 materials: list[int], seeded: SeededProducts) -> None:
+        super().__init__(stack, meter)
+        self.http, self.users, self.config = http, users, config
+        self.materials, self.seeded = materials, seeded
+
+    async def reads(self, scenario: str, clients: int, paths: list[str], check: Callable[[int, Any], None]) -> None:
+        """GET each path (the first `read_warmup` as the warm-up), every answer checked by `check(index, body)`."""
+        warmup = self.config.read_warmup
+
+        async def get(_: int, i: int) -> None:
+            check(i, await call(self.http, "GET", paths[i], self.users.operator))
+
+        async def measured(c: int, i: int) -> None:
+            await get(c, i + warmup)
+
+        await drive(get, warmup, clients)
+        await self.measure(scenario, measured, len(paths) - warmup, clients)
+
+    def count(self, scenario: str) -> int:
+        return self.config.reads[scenario] + self.config.read_warmup
+
+    async def get_one(self, clients: int) -> None:
+        rng = random.Random(f"{GET_ONE}-{clients}")
+        ids = [rng.choice(self.seeded.ids) for _ in range(self.count(GET_ONE))]
+
+        def check(i: int, body: Any) -> None:
+            if body.get("id") != ids[i] or len(body["bom"]) != BOM_LINES or len(body["operations"]) != OPERATIONS:
+                raise BenchError(f"GET {PRODUCTS}/{ids[i]} answered product {body.get('id')} with "
+                                 f"{len(body.get('bom') or [])} lines, {len(body.get('operations') or [])} operations")
+
+        await self.reads(GET_ONE, clients, [f"{PRODUCTS}/{i}" for i in ids], check)
+
+    async def listing(self, clients: int) -> None:
+        rng = random.Random(f"{LIST_PAGE}-{clients}")
+        full_pages = len(self.seeded.ids) // PER_PAGE  # the seeded products come first (ordered by id)
+        pages = [rng.randint(1, full_pages) for _ in range(self.count(LIST_PAGE))]
+
+        def check(i: int, body: Any) -> None:
+            rows = body["products"]
+            if body["total"] < len(self.seeded.ids) or len(rows) != PER_PAGE or any(
+                    len(p["bom"]) != BOM_LINES or len(p["operations"]) != OPERATIONS for p in rows):
+                raise BenchError(f"page {pages[i]} listed {len(rows)} of {body['total']} products")
+
+        await self.reads(LIST_PAGE, clients, [f"{PRODUCTS}?page={p}&per_page={PER_PAGE}" for p in pages], check)
+
+    async def search(self, clients: int) -> None:
+        rng = random.Random(f"{LIST_SEARCH}-{clients}")
+        picks = [rng.randrange(len(self.seeded.ids)) for _ in range(self.count(LIST_SEARCH))]
+
+        def check(i: int, body: Any) -> None:
+            if body["total"] != 1 or [p["id"] for p in body["products"]] != [self.seeded.ids[picks[i]]]:
+                raise BenchError(f"search {self.seeded.codes[picks[i]]} found {body['total']} products")
+
+        await self.reads(LIST_SEARCH, clients,
+                         [f"{PRODUCTS}?search={self.seeded.codes[k]}&per_page={PER_PAGE}" for k in picks], check)
+
+    def product_body(self, clients: int, i: int, rng: random.Random) -> dict[str, Any]:
+        materials = rng.sample(self.materials, BOM_LINES)
+        return {"product_code": f"BNEW-{self.tag}-{clients}-{i:05d}", "name": f"Bench new assembly {i}",
+                "unit_of_measure": "ea",
+                "bom": [{"material_id": m, "quantity_per_unit": float(Decimal(1 + (i + n) % 9) / 4)}
+                        for n, m in enumerate(materials)],
+                "operations": [{"sequence": 10 * (s + 1), "name": ("Cut", "Weld", "Paint", "Inspect")[s % 4],
+                                "machine_id": 1 + (i + s) % 40 if s % 2 == 0 else None,
+                                "standard_minutes_per_unit": 2 + (i + s) % 15,
+                                "labor_rate_per_hour": None if s == 3 else 30}
+                               for s in range(OPERATIONS)]}
+
+    async def create(self, clients: int) -> None:
+        rng = random.Random(f"{CREATE}-{clients}")
+        warmup, count = self.config.create_warmup[clients], self.config.creates[clients]
+        bodies = [self.product_body(clients, i, rng) for i in range(warmup + count)]
+
+        async def post(_: int, i: int) -> None:
+            body = bodies[i]
+            made = await call(self.http, "POST", PRODUCTS, self.users.engineer, body, expect=201)
+            if (made["product_code"] != body["product_code"] or len(made["bom"]) != BOM_LINES
+                    or len(made["operations"]) != OPERATIONS or made["material_cost_per_unit"] <= 0):
+                raise BenchError(f"created {made.get('product_code')}: {len(made.get('bom') or [])} lines, "
+                                 f"{len(made.get('operations') or [])} operations")
+
+        async def measured(c: int, i: int) -> None:
+            await post(c, i + warmup)
+
+        await drive(post, warmup, clients)
+        await self.measure(CREATE, measured, count, clients)
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+def cpu_total(r: Result) -> float:
+    return sum(cpu_ms_per_op(r).values())
+
+
+def against_floor(r: Result, results: list[Result]) -> dict[str, Any]:
+    """A scenario against the bare-update floor of the same client count: p50, p99 and CPU per operation."""
+    floor = find(results, UPDATE_FLOOR, r.clients)
+    return {"scenario": r.scenario, "clients": r.clients,
+            "p50_over_update_floor": round(r.ms(0.5) / floor.ms(0.5), 2),
+            "p99_over_update_floor": round(r.ms(0.99) / floor.ms(0.99), 2),
+            "cpu_ms": round(cpu_total(r), 2), "floor_cpu_ms": round(cpu_total(floor), 2),
+            "cpu_over_update_floor": round(cpu_total(r) / cpu_total(floor), 2),
+            "api_cpu_ms": round(cpu_ms_per_op(r)["api"], 2)}
+
+
+def note(r: Result, results: list[Result]) -> str:
+    if r.scenario not in MEASURED_ROWS:
+        return ""
+    found = against_floor(r, results)
+    return f"p50 {found['p50_over_update_floor']:.2f} x floor, CPU {found['cpu_over_update_floor']:.2f} x"
+
+
+def table(results: list[Result]) -> list[str]:
+    header = (f"{'scenario':<{WIDTH}} {'clients':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8} {'ops/s':>8}  against the update floor")
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(f"{r.scenario:<{WIDTH}} {r.clients:>7} {len(r.latencies_s):>5} {r.ms(0.5):>8.2f} "
+                     f"{r.ms(0.95):>8.2f} {r.ms(0.99):>8.2f} {max(r.latencies_s) * 1000:>8.2f} "
+                     f"{r.ops_per_s:>8.1f}  {note(r, results)}")
+    return lines
+
+
+def render(results: list[Result], info: dict[str, Any]) -> str:
+    m, v, pg, seeded = info["machine"], info["versions"], info["postgres_settings"], info["seeded"]
+    lines = ["ERP products benchmark" + (" (--quick: small counts, figures not comparable)"
+                                         if info["config"]["name"] == "quick" else ""),
+             f"machine: nproc={m['nproc']} cpu=\"{m['cpu_model']}\" memory={m['memory_gib']} GiB "
+             f"kernel={m['kernel']} {m['arch']}",
+             "versions: " + " ".join(f"{k}={val}" for k, val in v.items()),
+             f"setup: {info['products_in_db']} products in the database ({seeded['products']} seeded with "
+             f"{seeded['bom_lines']} BOM lines and {seeded['operations']} operations over {seeded['materials']} "
+             f"materials); PostgreSQL fsync={pg['fsync']} synchronous_commit={pg['synchronous_commit']} "
+             f"({pg['wal_sync_method']}); Temporal dev server as `make run` starts it; API: "
+             f"{get_settings().api_workers} uvicorn process(es); worker: 1 process; closed-loop clients", ""]
+    lines += table(results)
+    lines += ["", "against the bare-update floor of the same client count (CPU: all processes, ms per operation)",
+              f"  {'scenario':<{WIDTH}} {'clients':>7} {'p50 x':>7} {'p99 x':>7} {'CPU ms':>8} {'floor ms':>9} "
+              f"{'CPU x':>7} {'API ms':>7}"]
+    for row in info["against_floor"]:
+        lines.append(f"  {row['scenario']:<{WIDTH}} {row['clients']:>7} {row['p50_over_update_floor']:>7.2f} "
+                     f"{row['p99_over_update_floor']:>7.2f} {row['cpu_ms']:>8.2f} {row['floor_cpu_ms']:>9.2f} "
+                     f"{row['cpu_over_update_floor']:>7.2f} {row['api_cpu_ms']:>7.2f}")
+    lines += ["", "CPU ms per operation (from /proc, 10 ms ticks; 'bench' is this process: the clients, and the "
+              "floors' worker; busy% = all of it / (wall x nproc))", cpu_header(WIDTH)]
+    cores = m["nproc"] or 1
+    lines += [cpu_row(r, cores, WIDTH) for r in results if r.cpu_s]
+    return "\n".join(lines)
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+def count_products(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM parts WHERE is_product").fetchone()
+        return int(row[0]) if row else 0
+
+
+async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str, Any]]:
+    stack.start_servers()
+    user_ids = create_users_with_roles(stack.database_url, USER_SPECS)
+    stack.start_services()
+    await connect_temporal(stack)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=30) as http:
+        await wait_until_ready(http)
+        users = Users(*[await login(http, user_ids[name], name) for name, _, _ in USER_SPECS])
+
+        progress(f"seeding {config.materials} materials, {config.products:,} products "
+                 f"({BOM_LINES} lines, {OPERATIONS} operations each)")
+        started = time.monotonic()
+        tag = f"{int(time.time()) % 100000:05d}"
+        materials = seed_materials(stack.database_url, tag, config.materials)
+        seeded = seed_products(stack.dsn, materials, tag, config.products, BOM_LINES, OPERATIONS)
+        analyze(stack.dsn)
+        progress(f"seeded {len(seeded.ids):,} products, {seeded.bom_lines:,} BOM lines, {seeded.operations:,} "
+                 f"operations in {time.monotonic() - started:.1f} s")
+        bench = MesBench(stack, http, users, stack.meter(), config, materials, seeded)
+
+        progress("measuring the floors")
+        await bench.floors(CLIENT_LEVELS, config.floors)
+        progress(f"measuring the reads over {len(seeded.ids):,} products")
+        for clients in CLIENT_LEVELS:
+            await bench.get_one(clients)
+        for clients in CLIENT_LEVELS:
+            await bench.listing(clients)
+        for clients in CLIENT_LEVELS:
+            await bench.search(clients)
+        progress("measuring product creation")
+        for clients in CLIENT_LEVELS:
+            await bench.create(clients)
+        products_in_db = count_products(stack.dsn)
+
+    order = [UPDATE_FLOOR, TX_FLOOR, *MEASURED_ROWS]
+    results = sorted(bench.results, key=lambda r: (order.index(r.scenario), r.clients))
+    info = {"machine": machine(), "versions": versions(stack.dsn), "products_in_db": products_in_db,
+            "seeded": {"products": len(seeded.ids), "bom_lines": seeded.bom_lines, "operations": seeded.operations,
+                       "materials": len(materials)},
+            "against_floor": [against_floor(r, results) for r in results if r.scenario in MEASURED_ROWS],
+            "postgres_settings": postgres_settings(stack.dsn),
+            "config": {"name": config.name, "client_levels": list(CLIENT_LEVELS), "products": config.products,
+                       "materials": config.materials, "bom_lines": BOM_LINES, "operations": OPERATIONS,
+                       "per_page": PER_PAGE, "reads": config.reads, "read_warmup": config.read_warmup,
+                       "creates": {str(k): v for k, v in config.creates.items()},
+                       "create_warmup": {str(k): v for k, v in config.create_warmup.items()},
+                       "floor_ops": config.floors.ops, "floor_warmup": config.floors.warmup,
+                       "pg_floor_ops": config.floors.pg_ops, "pg_floor_warmup": config.floors.pg_warmup,
+                       "settle_s": SETTLE_S, "postgres_durability": "fsync=on synchronous_commit=on",
+                       "cpu_groups": list(CPU_GROUPS)}}
+    return results, info
+
+
+def write_json(results: list[Result], info: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"mes-{stamp}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
+    payload = {"benchmark": "erp products", "at": datetime.now(UTC).isoformat(), **info,
+               "results": [r.summary() for r in results]}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.mes",
+                                     description="The ERP products' reads and writes against the floor, in one run.")
+    parser.add_argument("--quick", action="store_true", help="small counts (200 products), for development")
+    config = QUICK if parser.parse_args(argv).quick else FULL
+    started = time.monotonic()
+
+    async def body(stack: BenchStack) -> tuple[list[Result], dict[str, Any]]:
+        return await run(stack, config)
+
+    answer = run_in_stack("bench-mes", body)
+    if answer is None:
+        return 1
+    results, info = answer
+    out(render(results, info))
+    path = write_json(results, info)
+    report_results(path, started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Seeding for the ERP benchmark (bench/mes.py).
+
+- `seed_materials`: the item master's materials through the ORM (a few hundred rows; the models' defaults
+  apply), with the ERP's standard cost (`unit_cost`) and a mix of units.
+- `seed_products`: many products in three SQL statements: parts flagged `is_product` (as
+  services/mes/products.py creates them), each with its bill of materials (`part_materials`, distinct
+  materials of the seeded ones) and its routing (`routing_operations`, sequences 10, 20, ...). They need no
+  workflow: a product is rows only. Codes are `BPRD-<tag>-NNNNNN` (k + 1, fixed width: a search by a full code
+  finds one product).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import psycopg
+
+from core.db import make_engine, make_sessionmaker, session_scope
+from models.catalog import Material
+
+UNITS = ("kg", "ea", "l", "m")
+OPERATION_NAMES = ("Cut", "Weld", "Machine", "Paint", "Assemble", "Inspect", "Pack")
+# Line l of product k takes material (k * 7 + l * MATERIAL_STRIDE) mod the material count: distinct within a
+# product as long as lines x stride stays below the count (5 x 97 < 500).
+MATERIAL_STRIDE = 97
+
+
+@dataclass(frozen=True)
+class SeededProducts:
+    ids: list[int]
+    codes: list[str]
+    bom_lines: int
+    operations: int
+
+
+def seed_materials(database_url: str, tag: str, count: int) -> list[int]:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            rows = [Material(code=f"BMTL-{tag}-{i:04d}", name=f"Bench material {i}",
+                             material_type="alloy" if i % 2 == 0 else "metal", unit_of_measure=UNITS[i % len(UNITS)],
+                             unit_cost=Decimal(5 + (i * 37) % 400) + Decimal("0.25") * (i % 4))
+                    for i in range(count)]
+            session.add_all(rows)
+            session.flush()
+            return [m.id for m in rows]
+    finally:
+        engine.dispose()
+
+
+def seed_products(dsn: str, materials: list[int], tag: str, count: int, bom_lines: int,
+                  operations: int) -> SeededProducts:
+    """`count` products with `bom_lines` materials and `operations` routing steps each."""
+    if bom_lines * MATERIAL_STRIDE >= len(materials) and bom_lines > 1:
+        raise ValueError(f"{bom_lines} lines need more than {bom_lines * MATERIAL_STRIDE} materials")
+    params = {"n": count, "tag": tag, "materials": materials, "lines": bom_lines, "ops": operations,
+              "stride": MATERIAL_STRIDE, "names": list(OPERATION_NAMES)}
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        rows = conn.execute(
+            """
+            INSERT INTO parts (part_number, name, revision, status, criticality, is_serialized, requires_inspection,
+                               unit_of_measure, is_product, uid, version)
+            SELECT 'BPRD-' || %(tag)s || '-' || lpad((k + 1)::text, 6, '0'),
+                   'Bench assembly ' || (k + 1), 'A', 'production',
+                   CASE WHEN k %% 10 = 0 THEN 'critical' ELSE 'standard' END,
+                   false, k %% 3 = 0, 'ea', true, gen_random_uuid(), 1
+            FROM generate_series(0, %(n)s - 1) AS k
+            ORDER BY k
+            RETURNING id, part_number
+            """, params).fetchall()
+        ids = [int(row[0]) for row in rows]
+        conn.execute(
+            """
+            INSERT INTO part_materials (part_id, material_id, quantity_required, unit_of_measure, is_primary, uid)
+            SELECT p.id, m.id, round(0.1 + ((p.k * 13 + l * 29) %% 500) / 20.0, 3), m.unit_of_measure, l = 0,
+                   gen_random_uuid()
+            FROM unnest(%(ids)s::int[]) WITH ORDINALITY AS p(id, k)
+            CROSS JOIN generate_series(0, %(lines)s - 1) AS l
+            JOIN materials m
+              ON m.id = (%(materials)s::int[])[1 + (p.k * 7 + l * %(stride)s) %% cardinality(%(materials)s::int[])]
+            ORDER BY p.id, l
+            """, {**params, "ids": ids})
+        conn.execute(
+            """
+            INSERT INTO routing_operations (part_id, sequence, name, machine_id, standard_minutes_per_unit,
+                                            labor_rate_per_hour, uid)
+            SELECT p.id, 10 * (s + 1),
+                   (%(names)s::text[])[1 + (p.k + s) %% cardinality(%(names)s::text[])],
+                   CASE WHEN s %% 2 = 0 THEN 1 + (p.k + s) %% 40 END,
+                   round(1 + ((p.k * 11 + s * 7) %% 240) / 4.0, 4),
+                   CASE WHEN s %% 3 = 0 THEN NULL ELSE 20 + (p.k + s) %% 30 END,
+                   gen_random_uuid()
+            FROM unnest(%(ids)s::int[]) WITH ORDINALITY AS p(id, k)
+            CROSS JOIN generate_series(0, %(ops)s - 1) AS s
+            ORDER BY p.id, s
+            """, {**params, "ids": ids})
+    return SeededProducts(ids, [str(row[1]) for row in rows], count * bom_lines, count * operations)
