@@ -87,9 +87,10 @@ def product_out(product: Product) -> ProductOut:
     part, default_rate = product.part, get_settings().default_labor_rate_per_hour
     return ProductOut(
         id=part.id, product_code=part.part_number, name=part.name, unit_of_measure=part.unit_of_measure,
-        bom=[BomLineOut(material_id=material.id, material_code=material.code, material_name=material.name,
-                        quantity_per_unit=line.quantity_required, unit_of_measure=line.unit_of_measure,
-                        standard_cost=material.unit_cost) for line, material in product.bom],
+        bom=[BomLineOut(material_id=line.material_id, material_code=line.material_code,
+                        material_name=line.material_name, quantity_per_unit=line.quantity_per_unit,
+                        unit_of_measure=line.unit_of_measure, standard_cost=line.standard_cost)
+             for line in product.bom],
         operations=[OperationOut(id=op.id, sequence=op.sequence, name=op.name, machine_id=op.machine_id,
                                  standard_minutes_per_unit=op.standard_minutes_per_unit,
                                  labor_rate_per_hour=labor_rate(op, default_rate),

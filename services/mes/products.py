@@ -21,17 +21,38 @@ MINUTES_PER_HOUR = Decimal(60)
 
 
 @dataclass(frozen=True)
+class BomLine:
+    """A line of a product's bill of materials with what the product's answer shows of its material."""
+
+    material_id: int
+    material_code: str
+    material_name: str
+    quantity_per_unit: Decimal
+    unit_of_measure: str | None
+    standard_cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    sequence: int
+    name: str
+    machine_id: int | None
+    standard_minutes_per_unit: Decimal
+    labor_rate_per_hour: Decimal | None
+
+
+@dataclass(frozen=True)
 class Product:
-    """A product with its bill of materials (each line with its material) and its routing, in sequence order."""
+    """A product with its bill of materials and its routing, in sequence order."""
 
     part: Part
-    bom: list[tuple[PartMaterial, Material]]
-    operations: list[RoutingOperation]
+    bom: list[BomLine]
+    operations: list[Operation]
 
     @property
     def material_cost_per_unit(self) -> Decimal:
-        return sum((line.quantity_required * (material.unit_cost or Decimal(0))
-                    for line, material in self.bom), Decimal(0))
+        return sum((line.quantity_per_unit * (line.standard_cost or Decimal(0)) for line in self.bom), Decimal(0))
 
     @property
     def labor_cost_per_unit(self) -> Decimal:
@@ -40,7 +61,7 @@ class Product:
                     for op in self.operations), Decimal(0))
 
 
-def labor_rate(operation: RoutingOperation, default_rate: Decimal) -> Decimal:
+def labor_rate(operation: Operation, default_rate: Decimal) -> Decimal:
     return operation.labor_rate_per_hour if operation.labor_rate_per_hour is not None else default_rate
 
 
@@ -109,16 +130,24 @@ def list_products(session: Session, offset: int, limit: int, search: str | None)
 
 
 def _with_details(session: Session, parts: list[Part]) -> list[Product]:
-    """The bills and routings of a page of products, one query each."""
+    """The bills and routings of a page of products, one query each, read as plain rows (a page of 50 products
+    holds about 450 lines and operations: no ORM objects for them)."""
     ids = [p.id for p in parts]
-    bom: dict[int, list[tuple[PartMaterial, Material]]] = {i: [] for i in ids}
-    operations: dict[int, list[RoutingOperation]] = {i: [] for i in ids}
+    bom: dict[int, list[BomLine]] = {i: [] for i in ids}
+    operations: dict[int, list[Operation]] = {i: [] for i in ids}
     if ids:
-        lines = session.execute(select(PartMaterial, Material).join(Material, Material.id == PartMaterial.material_id)
-                                .where(PartMaterial.part_id.in_(ids)).order_by(PartMaterial.id))
-        for line, material in lines.tuples():
-            bom[line.part_id].append((line, material))
-        for op in session.scalars(select(RoutingOperation).where(RoutingOperation.part_id.in_(ids))
-                                  .order_by(RoutingOperation.sequence)):
-            operations[op.part_id].append(op)
+        lines = session.execute(
+            select(PartMaterial.part_id, Material.id, Material.code, Material.name, PartMaterial.quantity_required,
+                   PartMaterial.unit_of_measure, Material.unit_cost)
+            .join(Material, Material.id == PartMaterial.material_id)
+            .where(PartMaterial.part_id.in_(ids)).order_by(PartMaterial.id))
+        for part_id, material_id, code, name, quantity, unit, cost in lines.tuples():
+            bom[part_id].append(BomLine(material_id, code, name, quantity, unit, cost))
+        steps = session.execute(
+            select(RoutingOperation.part_id, RoutingOperation.id, RoutingOperation.sequence, RoutingOperation.name,
+                   RoutingOperation.machine_id, RoutingOperation.standard_minutes_per_unit,
+                   RoutingOperation.labor_rate_per_hour)
+            .where(RoutingOperation.part_id.in_(ids)).order_by(RoutingOperation.part_id, RoutingOperation.sequence))
+        for part_id, step_id, sequence, step_name, machine_id, minutes, rate in steps.tuples():
+            operations[part_id].append(Operation(step_id, sequence, step_name, machine_id, minutes, rate))
     return [Product(part, bom[part.id], operations[part.id]) for part in parts]
