@@ -6,12 +6,9 @@ Both request forms are accepted and every answer carries both contracts' names. 
 both dialects' error bodies."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 
 from api.catalog.schemas import (
     MAX_PAGE_SIZE,
@@ -30,11 +27,11 @@ from api.catalog.schemas import (
     material_out,
 )
 from api.contracts.dialects import Dialect, dialect_router
+from api.contracts.erp import field_error, field_errors
 from api.contracts.errors import ERROR_STATUSES, AerospaceError, ErpError
 from api.contracts.types import DbId, PageNumber, PageSize, SafeStr
 from api.contracts.wire import AerospacePage, IfMatch, expected_version, page_count, paged
 from api.deps import SessionDep, require
-from core.errors import AppError
 from core.permissions import Perm
 from services.catalog import materials
 from services.catalog.master_data import MaterialStatus, MaterialType
@@ -44,7 +41,6 @@ from services.identity import Principal
 router = dialect_router(Dialect.AEROSPACE, prefix="/api/v1/materials", tags=["materials"])
 
 DEFAULT_PAGE_SIZE = 50  # the ERP's default; the aerospace contract names none and always sends page_size
-ERP_FIELD_ERRORS = frozenset({"DUPLICATE_CODE", "VALIDATION_ERROR"})
 # A write's errors: the aerospace body's, or the ERP's when the body named `material_code`.
 EITHER_DIALECT_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": AerospaceError | ErpError, "description": description}
@@ -65,21 +61,6 @@ async def erp_body(request: Request) -> bool:
 
 
 ErpBody = Annotated[bool, Depends(erp_body)]
-
-
-def _field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message}])
-
-
-@contextmanager
-def erp_answers(erp: bool) -> Iterator[None]:
-    """For an ERP body, a duplicate code or an invalid field is the ERP contract's validation failure."""
-    try:
-        yield
-    except AppError as err:
-        if erp and err.code in ERP_FIELD_ERRORS and isinstance(err.details, dict) and "field" in err.details:
-            raise _field_error(err.details["field"], err.message) from err
-        raise
 
 
 def _code_field(erp: bool) -> str:
@@ -143,8 +124,8 @@ def create_material(erp: ErpBody, body: MaterialCreate, session: SessionDep,
                     user: Principal = require(Perm.MANAGE_MATERIALS)) -> MaterialOut:
     values = body.columns()
     if values.get("code") is None:
-        raise _field_error(_code_field(erp), "Field required", "missing")
-    with erp_answers(erp):
+        raise field_error(_code_field(erp), "Field required", "missing")
+    with field_errors(applies=erp):
         material, category = materials.create_material(session, user.id, values, _code_field(erp))
     return material_out(material, category)
 
@@ -157,7 +138,7 @@ def get_material(material_id: PathId, session: SessionDep) -> MaterialOut:
 @router.put("/{material_id}", responses=EITHER_DIALECT_ERRORS)
 def update_material(erp: ErpBody, material_id: PathId, body: MaterialUpdate, session: SessionDep,
                     if_match: IfMatch = None, user: Principal = require(Perm.MANAGE_MATERIALS)) -> MaterialOut:
-    with erp_answers(erp):
+    with field_errors(applies=erp):
         material, category = materials.update_material(session, user.id, material_id, body.columns(),
                                                        expected_version(body, if_match), _code_field(erp))
     return material_out(material, category)

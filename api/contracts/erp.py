@@ -29,14 +29,18 @@ class ErpPaging:
         return (self.page - 1) * self.per_page
 
 
+def field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    """The contract's validation failure for one field (`bom.0.material_id`: a path into the body)."""
+    return RequestValidationError([{"type": kind, "loc": ("body", *field.split(".")), "msg": message}])
+
+
 @contextmanager
-def field_errors() -> Iterator[None]:
+def field_errors(applies: bool = True) -> Iterator[None]:
     """A refusal that names a field of the body (a duplicate code, an unknown id in a list) answers as the
-    contract's validation failure with that field."""
+    contract's validation failure with that field (`applies=False`: a request answering in another dialect)."""
     try:
         yield
     except AppError as err:
-        if err.code in FIELD_ERRORS and isinstance(err.details, dict) and "field" in err.details:
-            loc = ("body", *str(err.details["field"]).split("."))
-            raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": err.message}]) from err
+        if applies and err.code in FIELD_ERRORS and isinstance(err.details, dict) and "field" in err.details:
+            raise field_error(str(err.details["field"]), err.message) from err
         raise
