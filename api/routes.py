@@ -2,7 +2,7 @@
 paths in). A URL's router: the first path segments name the area (`/api/v1/skus` → api/production/skus.py,
 `/api/transfers` → api/stock/transfers.py); README "Layout" has the map."""
 
-from api import audit, health
+from api import audit, health, transitions
 from api.approvals import inbox, instances
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
@@ -39,8 +39,8 @@ ROUTERS = [
     materials.router, parts.router, suppliers.router, certifications.router,
     # procurement: inventory, purchase orders, goods receipts, the contract's simple orders
     inventory.router, purchase_orders.router, goods_receipts.router, orders.router,
-    # mes: the ERP contract's manufacturing (products and routings so far)
-    products.router,
+    # mes: the ERP contract's manufacturing (products and routings so far); its named transitions (§6.4)
+    products.router, transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,
     # stock: the multi-location stock contract (`/api`), one module per resource group

@@ -125,3 +125,27 @@ OPEN_APPROVAL_STEP = ActivityRef[StepEffect, TaskView]("open_approval_step", Tas
 ESCALATE_APPROVAL_STEP = ActivityRef[StepEffect, TaskView]("escalate_approval_step", TaskView)
 RECORD_APPROVAL_DECISION = ActivityRef[DecisionEffect, TaskView]("record_approval_decision", TaskView)
 FINISH_APPROVAL = ActivityRef[FinishEffect, ApprovalOutcome]("finish_approval", ApprovalOutcome)
+
+
+class TransitionRequest(BaseModel):
+    """A transition of a lifecycle held as data (manufacturing-erp.md §6.4: `approve`, `assign`, `start` …) as
+    its workflow receives it; the workflow sets `entity_id` and `op_key`."""
+
+    actor: Actor
+    code: str
+    comment: str | None = None
+    assignee_id: int | None = None
+    entity_id: int = 0
+    op_key: str = ""
+
+
+class TransitionResult(BaseModel):
+    """What a transition did: the contract's 200 body by ids (the API adds the names)."""
+
+    entity_id: int
+    previous_state: str
+    current_state: str
+    assignee_id: int | None
+    performed_by_id: int | None
+    performed_at: datetime
+    version: int = 0

@@ -1,6 +1,13 @@
 """All ORM models, imported here so Alembic sees the whole metadata."""
 
-from models.approvals import ApprovalInstance, ApprovalTask, ApprovalTemplate, ApprovalTemplateStep
+from models.approvals import (
+    ApprovalInstance,
+    ApprovalTask,
+    ApprovalTemplate,
+    ApprovalTemplateStep,
+    WorkflowDefinition,
+    WorkflowTransition,
+)
 from models.audit import AuditEntry
 from models.base import Base
 from models.catalog import (
@@ -14,7 +21,17 @@ from models.catalog import (
     SupplierMaterial,
 )
 from models.identity import AuthSession, LoginAttempt, User
-from models.mes import RoutingOperation
+from models.mes import (
+    InspectionCharacteristic,
+    InspectionLog,
+    InspectionMeasurement,
+    InspectionPlan,
+    InspectionPoint,
+    ProductionLog,
+    RoutingOperation,
+    WorkOrder,
+    WorkOrderDependency,
+)
 from models.notifications import Notification
 from models.operations import (
     AppliedOperation,
@@ -34,7 +51,7 @@ from models.procurement import (
     PurchaseOrderLine,
 )
 from models.production import Batch, Module, ModuleCell, Pack, Sku
-from models.quality import NonConformance
+from models.quality import NcrPhoto, NcrType, NonConformance
 from models.stock import (
     Delivery,
     DeliveryLine,
@@ -70,4 +87,9 @@ __all__ += [
     "Delivery", "DeliveryLine", "Location", "LocationStock", "LocationUser", "NcrLine", "Period", "PeriodClosingStock",
     "PeriodLocation", "PeriodPrice", "PobEntry", "Reconciliation", "StockIssue", "StockIssueLine", "StockMovement",
     "Transfer", "TransferLine",
+]
+__all__ += [
+    "InspectionCharacteristic", "InspectionLog", "InspectionMeasurement", "InspectionPlan", "InspectionPoint",
+    "NcrPhoto", "NcrType", "ProductionLog", "WorkOrder", "WorkOrderDependency", "WorkflowDefinition",
+    "WorkflowTransition",
 ]

@@ -89,3 +89,36 @@ class ApprovalTask(IdMixin, TimestampMixin, VersionMixin, Base):
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+
+
+class WorkflowDefinition(IdMixin, TimestampMixin, VersionMixin, Base):
+    """A lifecycle held as data (manufacturing-erp.md §6.4): its states, each owned by a role, and the transitions
+    between them. `states`: `[{"code", "name", "role", "final"}]`; `transitions`: `[{"code", "name", "from": [...],
+    "to"}]` (`to` null: the state does not change, e.g. `assign`)."""
+
+    __tablename__ = "workflow_definitions"
+
+    entity_type: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    initial_state: Mapped[str] = mapped_column(String(50))
+    states: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    transitions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class WorkflowTransition(IdMixin, Base):
+    """One transition an entity went through (who, when, from, to, comment); `performed_by_id` null: the system
+    (an escalation). `op_key` makes a retried effect write it once."""
+
+    __tablename__ = "workflow_transitions"
+    __table_args__ = (Index("ix_workflow_transitions_entity", "entity_type", "entity_id", "id"),)
+
+    entity_type: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int]
+    transition_code: Mapped[str] = mapped_column(String(50))
+    from_state: Mapped[str | None] = mapped_column(String(50))
+    to_state: Mapped[str] = mapped_column(String(50))
+    performed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    performed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    op_key: Mapped[str | None] = mapped_column(String(300), unique=True)

@@ -4,7 +4,7 @@ location's claim, a price variance), whatever lifecycle carries it."""
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text
+from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdMixin, TimestampMixin, VersionMixin
@@ -43,3 +43,32 @@ class NonConformance(IdMixin, TimestampMixin, VersionMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     credited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the ERP contract's NCR reports (kind `erp`): a lifecycle held as data (workflow_definitions `ncr_report`)
+    ncr_type_id: Mapped[int | None] = mapped_column(ForeignKey("ncr_types.id"))
+    severity: Mapped[str | None] = mapped_column(String(10))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    current_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    state_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NcrType(IdMixin, TimestampMixin, Base):
+    """A kind of non-conformance an inspector picks (`Process Deviation`, `Inspection Failure`, …)."""
+
+    __tablename__ = "ncr_types"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class NcrPhoto(IdMixin, TimestampMixin, Base):
+    """A photo of an NCR in the object store (`object_key`), its type recognised from its bytes."""
+
+    __tablename__ = "ncr_photos"
+
+    ncr_id: Mapped[int] = mapped_column(ForeignKey("non_conformances.id", ondelete="CASCADE"), index=True)
+    object_key: Mapped[str] = mapped_column(String(300), unique=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int]
+    original_name: Mapped[str | None] = mapped_column(String(255))

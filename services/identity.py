@@ -426,3 +426,12 @@ def ensure_bootstrap_admin(session: Session, password: str) -> User | None:
                                        "password": password, "full_name": "System Administrator",
                                        "role": "admin", "is_superuser": True, "can_approve_workflows": True,
                                        "department": "ADMINISTRATION"})
+
+
+def people(session: Session, user_ids: Collection[int | None]) -> dict[int, dict[str, Any]]:
+    """`{id: {"id", "name"}}` for the users a record names (full name, else username): one query."""
+    wanted = {uid for uid in user_ids if uid is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.full_name, User.username).where(User.id.in_(wanted)))
+    return {row.id: {"id": row.id, "name": row.full_name or row.username} for row in rows}

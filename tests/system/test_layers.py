@@ -23,7 +23,8 @@ LAYERS = ["core", "dto", "models", "services", "activities", "workflows", "api",
 AREAS = ["audit", "identity", "notifications", "catalog", "approvals", "quality", "production", "procurement",
          "stock", "mes", "fleet"]
 # Modules of a layer that belong to no area: the layer's own plumbing, importable by every area of the layer.
-LAYER_PLUMBING = {"api": {"app", "deps", "lifecycle", "routes", "health", "contracts", "middleware"},
+LAYER_PLUMBING = {"api": {"app", "deps", "lifecycle", "routes", "health", "contracts", "middleware",
+                          "transitions"},
                   "workflows": {"lifecycle", "schedules"},
                   "activities": {"base", "context", "failures"},
                   "services": {"common"},

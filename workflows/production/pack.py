@@ -144,8 +144,8 @@ class PackWorkflow:
     async def _tell_batch(self) -> None:
         if self.state.batch_id is None:
             return
-        batch = workflow.get_external_workflow_handle_for(ProductionBatchWorkflow.run,
-                                                          batch_workflow_id(self.state.batch_id))
+        batch: workflow.ExternalWorkflowHandle[ProductionBatchWorkflow] = workflow.get_external_workflow_handle_for(
+            ProductionBatchWorkflow.run, batch_workflow_id(self.state.batch_id))
         try:
             await batch.signal(ProductionBatchWorkflow.assembly_changed)
         except Exception:  # noqa: BLE001 - a closed batch needs no progress news
