@@ -2,11 +2,11 @@
 paths in). A URL's router: the first path segments name the area (`/api/v1/skus` → api/production/skus.py,
 `/api/transfers` → api/stock/transfers.py); README "Layout" has the map."""
 
-from api import audit, health, transitions
+from api import audit, health, workflow_transitions
 from api.approvals import inbox, instances
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
-from api.mes import products
+from api.mes import inspections, production_logs, products, spc_charts, work_orders
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
 from api.stock import approvals as stock_approvals
@@ -40,7 +40,8 @@ ROUTERS = [
     # procurement: inventory, purchase orders, goods receipts, the contract's simple orders
     inventory.router, purchase_orders.router, goods_receipts.router, orders.router,
     # mes: the ERP contract's manufacturing (products and routings so far); its named transitions (§6.4)
-    products.router, transitions.router,
+    products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
+    workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,
     # stock: the multi-location stock contract (`/api`), one module per resource group

@@ -24,7 +24,7 @@ AREAS = ["audit", "identity", "notifications", "catalog", "approvals", "quality"
          "stock", "mes", "fleet"]
 # Modules of a layer that belong to no area: the layer's own plumbing, importable by every area of the layer.
 LAYER_PLUMBING = {"api": {"app", "deps", "lifecycle", "routes", "health", "contracts", "middleware",
-                          "transitions"},
+                          "transitions", "workflow_transitions"},
                   "workflows": {"lifecycle", "schedules"},
                   "activities": {"base", "context", "failures"},
                   "services": {"common"},
