@@ -6,13 +6,21 @@ from typing import Any
 from temporalio import activity
 
 from activities.base import Effects
-from dto.mes import CREATE_WORK_ORDER, MOVE_WORK_ORDER, CreateWorkOrder, WorkOrderMove, WorkOrderView
+from dto.mes import (
+    CREATE_WORK_ORDER,
+    MOVE_WORK_ORDER,
+    SET_WORK_ORDER_DEPENDENCIES,
+    CreateWorkOrder,
+    DependencyChange,
+    WorkOrderMove,
+    WorkOrderView,
+)
 from services.mes import work_orders
 
 
 class WorkOrderActivities(Effects):
     def all(self) -> list[Callable[..., Any]]:
-        return [self.create_work_order, self.move_work_order]
+        return [self.create_work_order, self.move_work_order, self.set_work_order_dependencies]
 
     @activity.defn(name=CREATE_WORK_ORDER.name)
     def create_work_order(self, request: CreateWorkOrder) -> WorkOrderView:
@@ -23,3 +31,8 @@ class WorkOrderActivities(Effects):
     def move_work_order(self, change: WorkOrderMove) -> WorkOrderView:
         with self.transaction() as session:
             return work_orders.move(session, change)
+
+    @activity.defn(name=SET_WORK_ORDER_DEPENDENCIES.name)
+    def set_work_order_dependencies(self, change: DependencyChange) -> WorkOrderView:
+        with self.transaction() as session:
+            return work_orders.set_dependencies(session, change)

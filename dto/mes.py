@@ -64,6 +64,15 @@ class WorkOrderMove(BaseModel):
     op_key: str = ""
 
 
+class DependencyChange(BaseModel):
+    """What a planned or released work order waits for from now on (replaces the list)."""
+
+    work_order_id: int = 0
+    depends_on: list[int]
+    actor: Actor
+    op_key: str = ""
+
+
 class WorkOrderView(BaseModel):
     """A work order as its lifecycle needs to know it after an effect."""
 
@@ -95,3 +104,5 @@ class WorkOrderLifecycleInput(BaseModel):
 
 CREATE_WORK_ORDER = ActivityRef[CreateWorkOrder, WorkOrderView]("create_work_order", WorkOrderView)
 MOVE_WORK_ORDER = ActivityRef[WorkOrderMove, WorkOrderView]("move_work_order", WorkOrderView)
+SET_WORK_ORDER_DEPENDENCIES = ActivityRef[DependencyChange, WorkOrderView]("set_work_order_dependencies",
+                                                                          WorkOrderView)

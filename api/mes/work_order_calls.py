@@ -3,6 +3,7 @@ endpoint (entity type `work_order`) and production logs: create with update-with
 a production log's news as a signal. Answers are ids and statuses; bodies are read from PostgreSQL."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -16,7 +17,16 @@ from api.transitions import TransitionBody, register_transition_target
 from core.errors import AppError, not_found
 from core.permissions import has_permission
 from dto.approvals import TransitionRequest, TransitionResult
-from dto.mes import MOVES, CreateWorkOrder, Progress, WorkOrderLifecycleInput, WorkOrderStatus, WorkOrderView
+from dto.mes import (
+    MOVES,
+    CreateWorkOrder,
+    DependencyChange,
+    Progress,
+    WorkOrderLifecycleInput,
+    WorkOrderMove,
+    WorkOrderStatus,
+    WorkOrderView,
+)
 from models.mes import WorkOrder
 from services.common import idempotency
 from services.identity import Principal
@@ -76,6 +86,35 @@ async def move_work_order(request: Request, client: Client, user: Principal, wor
                                                 WorkOrderWorkflow.transition, request_,
                                                 update_id(request, f"work-order-{code}"), gone)
     return result
+
+
+async def set_dependencies(request: Request, client: Client, user: Principal, work_order_id: int,
+                           depends_on: list[int]) -> None:
+    await in_transaction(request, _status, work_order_id)
+    change = DependencyChange(depends_on=depends_on, actor=actor_of(user, request))
+    await transition(client, work_order_workflow_id(work_order_id), WorkOrderWorkflow.set_dependencies, change,
+                     update_id(request, "work-order-dependencies"), _finished(request, work_order_id))
+
+
+async def hold_for_ncr(request: Request, client: Client, user: Principal, work_order_id: int, ncr_id: int,
+                       reason: str) -> None:
+    """Hold the work order until NCR `ncr_id` is approved (a failed inspection); a work order past holding is left
+    as it is."""
+    hold = WorkOrderMove(code="hold", actor=actor_of(user, request), ncr_id=ncr_id, comment=reason)
+    try:
+        await transition(client, work_order_workflow_id(work_order_id), WorkOrderWorkflow.hold_for_ncr, hold,
+                         update_id(request, "work-order-hold-for-ncr"), _finished(request, work_order_id))
+    except AppError as err:
+        if err.code != "INVALID_STATUS":
+            raise
+
+
+def _finished(request: Request, work_order_id: int) -> Callable[[], Awaitable[AppError]]:
+    async def gone() -> AppError:
+        number, status = await in_transaction(request, _status, work_order_id)
+        return AppError("INVALID_STATUS", 400, "Work order finished", f"Work order {number} is {status}")
+
+    return gone
 
 
 async def production_logged(client: Client, work_order_id: int, progress: Progress) -> None:

@@ -27,6 +27,10 @@ class WorkOrderCreate(Body):
     notes: str | None = Field(default=None, max_length=4000)
 
 
+class DependenciesIn(Body):
+    depends_on: list[DbId] = Field(max_length=50)
+
+
 class WorkOrderRef(BaseModel):
     id: int
     work_order_number: str

@@ -10,8 +10,9 @@ from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.erp import ErpPaging, field_errors
 from api.contracts.types import DbId, SafeStr
 from api.deps import SessionDep, TemporalDep, in_transaction, require
-from api.mes.work_order_calls import create_work_order, move_work_order
+from api.mes.work_order_calls import create_work_order, move_work_order, set_dependencies
 from api.mes.work_order_schemas import (
+    DependenciesIn,
     ProductionLogEntryOut,
     ProductionLogListOut,
     StartedOut,
@@ -52,6 +53,15 @@ def list_work_orders(session: SessionDep, paging: Annotated[ErpPaging, Depends()
 @router.get("/{work_order_id}", dependencies=[Viewer])
 def get_work_order(work_order_id: DbId, session: SessionDep) -> WorkOrderOut:
     return WorkOrderOut(**work_order_reads.get_work_order(session, work_order_id))
+
+
+@router.put("/{work_order_id}/dependencies")
+async def replace_dependencies(work_order_id: DbId, body: DependenciesIn, request: Request, client: TemporalDep,
+                               user: Principal = require(Perm.MANAGE_WORK_ORDERS)) -> WorkOrderOut:
+    """What a planned or released work order waits for (replaces the list); a cycle is refused."""
+    with field_errors():
+        await set_dependencies(request, client, user, work_order_id, body.depends_on)
+    return await _read(request, work_order_id)
 
 
 @router.get("/{work_order_id}/production-logs", dependencies=[Viewer])

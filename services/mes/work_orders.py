@@ -5,13 +5,13 @@ start only once every work order it depends on is completed; its transitions are
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from core.numbering import yearly_number
 from core.timeutil import utcnow
-from dto.mes import MOVES, CreateWorkOrder, WorkOrderMove, WorkOrderStatus, WorkOrderView
+from dto.mes import MOVES, CreateWorkOrder, DependencyChange, WorkOrderMove, WorkOrderStatus, WorkOrderView
 from models.approvals import WorkflowTransition
 from models.catalog import Part
 from models.mes import WorkOrder, WorkOrderDependency
@@ -20,6 +20,7 @@ from services.common.guards import locked
 from services.mes.products import field_error
 
 ENTITY = "work_order"
+DEPENDENCY_LOCK = 0x574F4445  # pg_advisory_xact_lock key of dependency edits ("WODE")
 DONE = (WorkOrderStatus.COMPLETED.value, WorkOrderStatus.CLOSED.value)
 BEFORE_START = (WorkOrderStatus.PLANNED.value, WorkOrderStatus.RELEASED.value, WorkOrderStatus.ON_HOLD.value)
 STAMPS = {WorkOrderStatus.RELEASED: "released_at", WorkOrderStatus.IN_PROGRESS: "started_at",
@@ -37,26 +38,33 @@ REACHES = text("""
 
 
 def check_create(session: Session, work_order_id: int, body: dict[str, Any]) -> None:
-    """Refuse, naming the field, a product that is not one, an unknown, cancelled or repeated dependency, or a
-    dependency that would close a cycle."""
+    """Refuse, naming the field, a product that is not one or dependencies `check_dependencies` refuses."""
     part = session.get(Part, body["product_id"])
     if part is None or not part.is_product:
         raise field_error("product_id", f"Product {body['product_id']} not found")
-    depends_on: list[int] = body.get("depends_on") or []
+    check_dependencies(session, work_order_id, body.get("depends_on") or [])
+
+
+def check_dependencies(session: Session, work_order_id: int, depends_on: list[int]) -> None:
+    """Refuse, naming the field, an unknown, cancelled or repeated dependency, or one that would close a cycle
+    (a work order that already waits, directly or not, for this one). Dependency edits are serialised, so two
+    edits at once cannot each close half of a cycle."""
     if not depends_on:
         return
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEPENDENCY_LOCK})
     found = {row.id: row.status for row in
              session.execute(select(WorkOrder.id, WorkOrder.status).where(WorkOrder.id.in_(depends_on)))}
     for index, other in enumerate(depends_on):
         field = f"depends_on.{index}"
-        if other not in found:
+        if other not in found and other != work_order_id:
             raise field_error(field, f"Work order {other} not found")
-        if found[other] == WorkOrderStatus.CANCELLED.value:
+        if found.get(other) == WorkOrderStatus.CANCELLED.value:
             raise field_error(field, f"Work order {other} is cancelled")
         if depends_on.index(other) != index:
             raise field_error(field, f"Work order {other} appears twice")
     if session.scalar(REACHES, {"targets": depends_on, "new": work_order_id}):
-        raise field_error("depends_on", "These dependencies would make a cycle")
+        raise field_error("depends_on", "These dependencies would make a cycle: a work order listed already "
+                                        "waits for this one")
 
 
 def create(session: Session, request: CreateWorkOrder) -> WorkOrderView:
@@ -108,6 +116,27 @@ def move(session: Session, change: WorkOrderMove) -> WorkOrderView:
     dependents = _dependents(session, order.id) if target == WorkOrderStatus.COMPLETED else []
     return view_of(session, order, previous=previous, performed_by_id=actor_id, performed_at=performed,
                    dependents=dependents)
+
+
+def set_dependencies(session: Session, change: DependencyChange) -> WorkOrderView:
+    """Replace what a planned or released work order waits for; a cycle is refused."""
+    order = locked(session, WorkOrder, change.work_order_id, "Work order")
+    if change.op_key and _applied(session, change.op_key):
+        return view_of(session, order)
+    if order.status not in (WorkOrderStatus.PLANNED.value, WorkOrderStatus.RELEASED.value):
+        raise AppError("INVALID_STATUS", 400, "Cannot change dependencies",
+                       f"Work order {order.work_order_number} is {order.status}; dependencies change only while "
+                       "it is planned or released")
+    check_dependencies(session, order.id, change.depends_on)
+    session.execute(delete(WorkOrderDependency).where(WorkOrderDependency.work_order_id == order.id))
+    session.add_all([WorkOrderDependency(work_order_id=order.id, depends_on_id=other) for other in change.depends_on])
+    order.version += 1
+    _history(session, order, "dependencies", order.status, change.actor.id,
+             f"depends on {', '.join(str(d) for d in change.depends_on) or 'nothing'}", change.op_key)
+    audit.record(session, actor_id=change.actor.id, entity_type=ENTITY, entity_id=order.id,
+                 action_type="WORK_ORDER_DEPENDENCIES", payload_diff={"depends_on": {"new": change.depends_on}})
+    session.flush()
+    return view_of(session, order)
 
 
 def _applied(session: Session, op_key: str) -> bool:

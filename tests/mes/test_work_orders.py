@@ -181,3 +181,27 @@ async def test_the_same_idempotency_key_creates_one_work_order(api, supervisor, 
     assert again["id"] == first["id"] and again["work_order_number"] == first["work_order_number"]
     page = ok(await api.get(f"{V1}/work-orders", headers=supervisor.headers, params={"product_id": product["id"]}))
     assert page["total"] == 1
+
+
+async def test_a_dependency_cycle_is_refused(api, supervisor, product, temporal_client):
+    a = await make_work_order(api, supervisor, product, 3)
+    b = await make_work_order(api, supervisor, product, 3, depends_on=[a["id"]])
+    c = await make_work_order(api, supervisor, product, 3, depends_on=[b["id"]])
+
+    for depends_on in ([c["id"]], [b["id"]], [a["id"]]):  # c waits for b, which waits for a; a on itself
+        refused = await api.put(f"{V1}/work-orders/{a['id']}/dependencies", headers=supervisor.headers,
+                                json={"depends_on": depends_on})
+        assert refused.status_code == 400 and refused.json()["error"] == "Validation failed", refused.text
+        assert refused.json()["details"][0]["field"] == "depends_on" and "cycle" in refused.json()["details"][0][
+            "message"]
+    assert ok(await api.get(f"{V1}/work-orders/{a['id']}", headers=supervisor.headers))["dependencies"] == []
+
+    # c no longer waits for b: the lifecycle shows no wait, and c starts
+    freed = ok(await api.put(f"{V1}/work-orders/{c['id']}/dependencies", headers=supervisor.headers,
+                             json={"depends_on": []}))
+    assert freed["dependencies"] == [] and freed["history"][-1]["transition_code"] == "dependencies"
+    assert "waiting" not in await details(temporal_client, c)
+    ok(await api.post(f"{V1}/work-orders/{c['id']}/start", headers=supervisor.headers))
+    late = await api.put(f"{V1}/work-orders/{c['id']}/dependencies", headers=supervisor.headers,
+                         json={"depends_on": [a["id"]]})
+    assert late.status_code == 400 and late.json()["error"] == "Cannot change dependencies"

@@ -14,13 +14,16 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from core.permissions import Perm
     from dto.approvals import TransitionRequest, TransitionResult
     from dto.mes import (
         CREATE_WORK_ORDER,
         FINISHED,
         MOVE_WORK_ORDER,
         MOVES,
+        SET_WORK_ORDER_DEPENDENCIES,
         CreateWorkOrder,
+        DependencyChange,
         Progress,
         WorkOrderLifecycleInput,
         WorkOrderMove,
@@ -102,6 +105,47 @@ class WorkOrderWorkflow:
                                    f"{self.view.work_order_number if self.view else self.id} in status "
                                    f"{status.value}; allowed: {', '.join(allowed) or 'none'}",
                                    type="INVALID_STATUS", non_retryable=True)
+
+    @workflow.update
+    async def set_dependencies(self, change: DependencyChange) -> WorkOrderView:
+        async with self.lock:
+            self._check_editable()
+            view = await effect(SET_WORK_ORDER_DEPENDENCIES, change.model_copy(
+                update={"work_order_id": self.id, "op_key": op_key()}))
+            self._absorb(view)
+            return view
+
+    @set_dependencies.validator
+    def _validate_set_dependencies(self, change: DependencyChange) -> None:
+        require_permission(change.actor, Perm.MANAGE_WORK_ORDERS)
+        self._check_editable()
+
+    def _check_editable(self) -> None:
+        if self.view is None or self.view.status not in (S.PLANNED, S.RELEASED):
+            status = self.view.status.value if self.view else "unknown"
+            raise ApplicationError("Cannot change dependencies", f"Work order {self.id} is {status}; dependencies "
+                                   "change only while it is planned or released", type="INVALID_STATUS",
+                                   non_retryable=True)
+
+    @workflow.update
+    async def hold_for_ncr(self, hold: WorkOrderMove) -> WorkOrderView:
+        """A failed inspection holds the work order until its NCR is approved (signal `hold_cleared`) or a
+        supervisor resumes it; one already held, completed or finished is left as it is."""
+        async with self.lock:
+            assert self.view is not None  # the validator saw it created
+            if self.view.status not in MOVES["hold"].allowed_from:
+                return self.view
+            view = await effect(MOVE_WORK_ORDER, hold.model_copy(
+                update={"work_order_id": self.id, "code": "hold", "op_key": op_key()}))
+            self._absorb(view)
+            return view
+
+    @hold_for_ncr.validator
+    def _validate_hold_for_ncr(self, hold: WorkOrderMove) -> None:
+        if self.view is None or hold.actor is None or hold.ncr_id is None:
+            raise ApplicationError("A hold for an NCR names its NCR and who raised it", type="VALIDATION_ERROR",
+                                   non_retryable=True)
+        require_permission(hold.actor, Perm.LOG_INSPECTIONS)
 
     @workflow.signal
     def production_logged(self, progress: Progress) -> None:
