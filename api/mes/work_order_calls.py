@@ -70,30 +70,25 @@ def _status(session: Session, work_order_id: int) -> tuple[str, str]:
 
 async def move_work_order(request: Request, client: Client, user: Principal, work_order_id: int, code: str,
                           body: TransitionBody) -> TransitionResult:
-    """A transition by its code (`release`, `start`, `complete`, `hold`, `resume`, `cancel`, `close`)."""
-    number, status = await in_transaction(request, _status, work_order_id)
+    """A transition by its code (`release`, `start`, `complete`, `hold`, `resume`, `cancel`, `close`); an unknown
+    work order is found out when its lifecycle is not there (no read before the update)."""
     move = MOVES.get(code)
     if move is not None and not has_permission(user.role, move.permission, user.is_superuser):
         raise AppError("ACCESS_DENIED", 403, "Not authorized", f"Role {user.role} may not {code} work orders")
-
-    async def gone() -> AppError:
-        _, now = await in_transaction(request, _status, work_order_id)
-        return AppError("INVALID_STATUS", 400, "Invalid transition",
-                        f"Cannot {code} work order {number} in status {now}; allowed: none")
-
     request_ = TransitionRequest(actor=actor_of(user, request), code=code, comment=body.comment)
     result: TransitionResult = await transition(client, work_order_workflow_id(work_order_id),
                                                 WorkOrderWorkflow.transition, request_,
-                                                update_id(request, f"work-order-{code}"), gone)
+                                                update_id(request, f"work-order-{code}"),
+                                                _finished(request, work_order_id, code))
     return result
 
 
 async def set_dependencies(request: Request, client: Client, user: Principal, work_order_id: int,
                            depends_on: list[int]) -> None:
-    await in_transaction(request, _status, work_order_id)
     change = DependencyChange(depends_on=depends_on, actor=actor_of(user, request))
     await transition(client, work_order_workflow_id(work_order_id), WorkOrderWorkflow.set_dependencies, change,
-                     update_id(request, "work-order-dependencies"), _finished(request, work_order_id))
+                     update_id(request, "work-order-dependencies"),
+                     _finished(request, work_order_id, "change the dependencies of"))
 
 
 async def hold_for_ncr(request: Request, client: Client, user: Principal, work_order_id: int, ncr_id: int,
@@ -103,16 +98,19 @@ async def hold_for_ncr(request: Request, client: Client, user: Principal, work_o
     hold = WorkOrderMove(code="hold", actor=actor_of(user, request), ncr_id=ncr_id, comment=reason)
     try:
         await transition(client, work_order_workflow_id(work_order_id), WorkOrderWorkflow.hold_for_ncr, hold,
-                         update_id(request, "work-order-hold-for-ncr"), _finished(request, work_order_id))
+                         update_id(request, "work-order-hold-for-ncr"), _finished(request, work_order_id, "hold"))
     except AppError as err:
         if err.code != "INVALID_STATUS":
             raise
 
 
-def _finished(request: Request, work_order_id: int) -> Callable[[], Awaitable[AppError]]:
+def _finished(request: Request, work_order_id: int, action: str) -> Callable[[], Awaitable[AppError]]:
+    """What to answer when the lifecycle is not there: 404 for an unknown work order, else it has finished."""
+
     async def gone() -> AppError:
         number, status = await in_transaction(request, _status, work_order_id)
-        return AppError("INVALID_STATUS", 400, "Work order finished", f"Work order {number} is {status}")
+        return AppError("INVALID_STATUS", 400, "Invalid transition",
+                        f"Cannot {action} work order {number} in status {status}; allowed: none")
 
     return gone
 

@@ -193,7 +193,8 @@ def _dependents(session: Session, order_id: int) -> list[int]:
 def view_of(session: Session, order: WorkOrder, *, previous: WorkOrderStatus | None = None,
             performed_by_id: int | None = None, performed_at: datetime | None = None,
             dependents: list[int] | None = None) -> WorkOrderView:
-    waiting = [] if order.status not in BEFORE_START else list(session.scalars(
+    before_start = order.status in BEFORE_START and (order.held_from or order.status) in BEFORE_START
+    waiting = [] if not before_start else list(session.scalars(
         select(WorkOrderDependency.depends_on_id).join(WorkOrder, WorkOrder.id == WorkOrderDependency.depends_on_id)
         .where(WorkOrderDependency.work_order_id == order.id, WorkOrder.status.not_in(DONE))))
     return WorkOrderView(work_order_id=order.id, work_order_number=order.work_order_number,

@@ -1,0 +1,275 @@
+"""`make bench-shop-floor` (and part of `make bench`): the ERP shop floor's writes on this machine, in one run;
+`--quick` for small counts while developing.
+
+Starts its own stack (bench/stack.py, as bench/mes.py does), seeds 20 products through SQL (bench/mes_seed.py),
+then measures at 1 and at 16 concurrent closed-loop clients, each client on its own records:
+
+1. the floors (bench/floor.py), in the same run: a bare Temporal update running one local activity that does
+   one trivial PostgreSQL transaction, and that transaction alone;
+2. `POST /api/v1/work-orders`: a new work order (update-with-start of its lifecycle `work-order-{id}`: the
+   start costs about five updates, once per work order);
+3. `POST /api/v1/production-logs`: one unit on a work order in progress (a guarded direct write under the work
+   order's row lock, then a signal to its lifecycle); the 16 clients log on 4 work orders, 4 operators each,
+   so the row lock is contended as on a real line;
+4. `POST /api/v1/workflows/work_order/{id}/transition/{hold|resume}` alternately: one update of the lifecycle
+   with one local activity each (the §6.4 endpoint);
+5. `POST /api/v1/workflows/ncr_report/{id}/transition/review` on NCRs raised for it (one update each; the
+   assignee check, the next assignee's choice, history and audit in its one transaction).
+
+Every answer is checked. Prints each scenario against the bare-update floor of the same client count (p50, p99,
+CPU of all processes), CPU per operation per process, the machine and versions; writes the same figures as JSON
+to bench/results/shop-floor-<timestamp>.json. Everything it started is stopped at the end, also on error.
+"""
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.mes import against_floor, table
+from bench.mes_seed import seed_materials, seed_products
+from bench.seed import analyze
+from bench.stack import (
+    CPU_GROUPS,
+    RESULTS_DIR,
+    TX_FLOOR,
+    UPDATE_FLOOR,
+    Bench,
+    BenchError,
+    BenchStack,
+    FloorCounts,
+    Result,
+    User,
+    call,
+    connect_temporal,
+    cpu_header,
+    cpu_row,
+    login,
+    machine,
+    out,
+    postgres_settings,
+    progress,
+    report_results,
+    run_in_stack,
+    versions,
+    wait_until_ready,
+)
+from bench.stack import create_users as create_users_with_roles
+from core.settings import get_settings
+
+V1 = "/api/v1"
+CLIENT_LEVELS = (1, 16)
+LINES = 4  # work orders the production-log clients share at 16 clients (4 operators on each)
+CREATE = "POST /work-orders (lifecycle start)"
+LOG = "POST /production-logs (1 unit)"
+MOVE = "work_order transition hold|resume"
+NCR = "ncr_report transition review"
+MEASURED_ROWS = (CREATE, LOG, MOVE, NCR)
+USER_SPECS = [("bench-supervisor", "supervisor", False), ("bench-admin", "admin", False),
+              *[(f"bench-operator-{i}", "operator", False) for i in range(16)]]
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    ops: dict[str, dict[int, int]]  # measured operations per scenario and client level
+    warmup: dict[int, int]
+    floors: FloorCounts
+
+
+FULL = Config("full", {CREATE: {1: 100, 16: 240}, LOG: {1: 300, 16: 800}, MOVE: {1: 200, 16: 480},
+                       NCR: {1: 100, 16: 240}}, {1: 10, 16: 32}, FloorCounts())
+QUICK = Config("quick", {CREATE: {1: 16, 16: 32}, LOG: {1: 32, 16: 64}, MOVE: {1: 16, 16: 32},
+                         NCR: {1: 16, 16: 32}}, {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50))
+
+
+@dataclass
+class Users:
+    supervisor: User
+    admin: User
+    operators: list[User]
+
+
+class ShopFloorBench(Bench):
+    def __init__(self, stack: BenchStack, http: httpx.AsyncClient, users: Users, config: Config,
+                 products: list[int]) -> None:
+        super().__init__(stack, stack.meter())
+        self.http, self.users, self.config, self.products = http, users, config, products
+
+    def total(self, scenario: str, clients: int) -> int:
+        return self.config.ops[scenario][clients] + self.config.warmup[clients]
+
+    async def new_work_order(self, i: int, quantity: int = 1_000_000) -> dict[str, Any]:
+        body = {"product_id": self.products[i % len(self.products)], "quantity_ordered": quantity,
+                "priority": "normal"}
+        made = await call(self.http, "POST", f"{V1}/work-orders", self.users.supervisor, body, expect=201)
+        if made["status"] != "planned" or made["quantity_ordered"] != quantity:
+            raise BenchError(f"work order created as {made.get('status')}")
+        return made
+
+    async def started_work_orders(self, count: int) -> list[int]:
+        ids = []
+        for i in range(count):
+            order = await self.new_work_order(i)
+            await call(self.http, "POST", f"{V1}/work-orders/{order['id']}/start", self.users.supervisor)
+            ids.append(order["id"])
+        return ids
+
+    async def run_scenario(self, scenario: str, clients: int, op: Any) -> None:
+        warmup = self.config.warmup[clients]
+        await self.measure(scenario, op, self.config.ops[scenario][clients], clients, warmup)
+
+    async def create(self, clients: int) -> None:
+        async def op(_: int, i: int) -> None:
+            await self.new_work_order(i)
+
+        await self.run_scenario(CREATE, clients, op)
+
+    async def log(self, clients: int) -> None:
+        lines = await self.started_work_orders(min(clients, LINES))
+        logged = {line: 0 for line in lines}
+
+        async def op(c: int, _: int) -> None:
+            line = lines[c % len(lines)]
+            answer = await call(self.http, "POST", f"{V1}/production-logs", self.users.operators[c],
+                                {"work_order_id": line, "quantity_completed": 1, "hours_worked": 0.05}, expect=201)
+            logged[line] += 1
+            if answer["cumulative_completed"] < 1 or answer["material_cost_added"] <= 0:
+                raise BenchError(f"log on {line} answered {answer}")
+
+        await self.run_scenario(LOG, clients, op)
+        for line, count in logged.items():
+            shown = await call(self.http, "GET", f"{V1}/work-orders/{line}", self.users.supervisor)
+            if shown["quantity_completed"] != count:
+                raise BenchError(f"work order {line}: {count} units logged, {shown['quantity_completed']} counted")
+
+    async def move(self, clients: int) -> None:
+        orders = await self.started_work_orders(clients)
+        held = [False] * clients
+
+        async def op(c: int, _: int) -> None:
+            code = "resume" if held[c] else "hold"
+            answer = await call(self.http, "POST", f"{V1}/workflows/work_order/{orders[c]}/transition/{code}",
+                                self.users.supervisor, {"comment": "bench"})
+            held[c] = not held[c]
+            if answer["current_state"] != ("on_hold" if held[c] else "in_progress"):
+                raise BenchError(f"{code} of {orders[c]} answered {answer}")
+
+        await self.run_scenario(MOVE, clients, op)
+
+    async def ncr(self, clients: int) -> None:
+        count = self.total(NCR, clients)
+        types = await call(self.http, "GET", f"{V1}/ncr-types", self.users.admin)
+        type_id = types["ncr_types"][0]["id"]
+        ncrs = []
+        for i in range(count):
+            response = await self.http.post(f"{V1}/ncr-reports", headers=self.users.admin.headers,
+                                            data={"ncr_type_id": str(type_id), "severity": "minor",
+                                                  "description": f"bench finding {i}"})
+            if response.status_code != 201:
+                raise BenchError(f"POST /ncr-reports answered {response.status_code}: {response.text[:300]}")
+            ncrs.append(response.json()["id"])
+        per_client = [ncrs[c::clients] for c in range(clients)]
+        used = [0] * clients
+
+        async def op(c: int, _: int) -> None:
+            ncr_id = per_client[c][used[c]]
+            used[c] += 1
+            answer = await call(self.http, "POST", f"{V1}/workflows/ncr_report/{ncr_id}/transition/review",
+                                self.users.admin, {"comment": "bench review"})
+            if (answer["previous_state"], answer["current_state"]) != ("submitted", "under_review"):
+                raise BenchError(f"review of NCR {ncr_id} answered {answer}")
+
+        await self.run_scenario(NCR, clients, op)
+
+
+def render(results: list[Result], info: dict[str, Any]) -> str:
+    m, v, pg = info["machine"], info["versions"], info["postgres_settings"]
+    lines = ["ERP shop-floor benchmark" + (" (--quick: small counts, figures not comparable)"
+                                           if info["config"]["name"] == "quick" else ""),
+             f"machine: nproc={m['nproc']} cpu=\"{m['cpu_model']}\" memory={m['memory_gib']} GiB "
+             f"kernel={m['kernel']} {m['arch']}",
+             "versions: " + " ".join(f"{k}={val}" for k, val in v.items()),
+             f"PostgreSQL fsync={pg['fsync']} synchronous_commit={pg['synchronous_commit']}; Temporal dev server as "
+             f"`make run` starts it; API: {get_settings().api_workers} uvicorn process(es); worker: 1 process; "
+             "closed-loop clients", ""]
+    lines += table(results)
+    lines += ["", "against the bare-update floor of the same client count (CPU: all processes, ms per operation)",
+              f"  {'scenario':<40} {'clients':>7} {'p50 x':>7} {'p99 x':>7} {'CPU ms':>8} {'floor ms':>9} "
+              f"{'CPU x':>7} {'API ms':>7}"]
+    for row in info["against_floor"]:
+        lines.append(f"  {row['scenario']:<40} {row['clients']:>7} {row['p50_over_update_floor']:>7.2f} "
+                     f"{row['p99_over_update_floor']:>7.2f} {row['cpu_ms']:>8.2f} {row['floor_cpu_ms']:>9.2f} "
+                     f"{row['cpu_over_update_floor']:>7.2f} {row['api_cpu_ms']:>7.2f}")
+    lines += ["", "CPU ms per operation (from /proc, 10 ms ticks)", cpu_header(40)]
+    lines += [cpu_row(r, m["nproc"] or 1, 40) for r in results if r.cpu_s]
+    return "\n".join(lines)
+
+
+async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str, Any]]:
+    stack.start_servers()
+    user_ids = create_users_with_roles(stack.database_url, USER_SPECS)
+    stack.start_services()
+    await connect_temporal(stack)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=30) as http:
+        await wait_until_ready(http)
+        logged_in = [await login(http, user_ids[name], name) for name, _, _ in USER_SPECS]
+        users = Users(logged_in[0], logged_in[1], logged_in[2:])
+        tag = f"{int(time.time()) % 100000:05d}"
+        materials = seed_materials(stack.database_url, tag, 500)
+        products = seed_products(stack.dsn, materials, tag, 20, 5, 4).ids
+        analyze(stack.dsn)
+        bench = ShopFloorBench(stack, http, users, config, products)
+        progress("measuring the floors")
+        await bench.floors(CLIENT_LEVELS, config.floors)
+        for scenario in (bench.create, bench.log, bench.move, bench.ncr):
+            for clients in CLIENT_LEVELS:
+                await scenario(clients)
+
+    order = [UPDATE_FLOOR, TX_FLOOR, *MEASURED_ROWS]
+    results = sorted(bench.results, key=lambda r: (order.index(r.scenario), r.clients))
+    info = {"machine": machine(), "versions": versions(stack.dsn), "postgres_settings": postgres_settings(stack.dsn),
+            "against_floor": [against_floor(r, results) for r in results if r.scenario in MEASURED_ROWS],
+            "config": {"name": config.name, "client_levels": list(CLIENT_LEVELS), "ops": config.ops,
+                       "warmup": {str(k): v for k, v in config.warmup.items()}, "lines": LINES,
+                       "cpu_groups": list(CPU_GROUPS)}}
+    return results, info
+
+
+def write_json(results: list[Result], info: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"shop-floor-{stamp}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
+    payload = {"benchmark": "erp shop floor", "at": datetime.now(UTC).isoformat(), **info,
+               "results": [r.summary() for r in results]}
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.shop_floor",
+                                     description="The ERP shop floor's writes against the floor, in one run.")
+    parser.add_argument("--quick", action="store_true", help="small counts, for development")
+    config = QUICK if parser.parse_args(argv).quick else FULL
+    started = time.monotonic()
+
+    async def body(stack: BenchStack) -> tuple[list[Result], dict[str, Any]]:
+        return await run(stack, config)
+
+    answer = run_in_stack("bench-shop-floor", body)
+    if answer is None:
+        return 1
+    results, info = answer
+    out(render(results, info))
+    report_results(write_json(results, info), started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
