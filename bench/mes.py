@@ -1,11 +1,11 @@
-"""`make bench-mes` (and the last part of `make bench`): the ERP products' reads and writes on this machine, in
-one run; `--quick` for small counts while developing.
+"""`make bench-mes` (and a part of `make bench`): the ERP products' reads and writes and the SPC chart on this
+machine, in one run; `--quick` for small counts while developing.
 
 Starts its own stack on free ports in a temporary folder (bench/stack.py: PostgreSQL with its default
 durability, the Temporal dev server as `make run` starts it, migrations, the worker and the API as
-subprocesses), seeds 500 materials through the ORM and 2,000 products with 5 bill-of-materials lines and
-4 routing operations each by SQL (bench/mes_seed.py), then measures at 1 and at 16 concurrent closed-loop
-clients:
+subprocesses), seeds 500 materials through the ORM, 2,000 products with 5 bill-of-materials lines and
+4 routing operations each by SQL, and one inspection characteristic with 10,000 measurements (one inspection log
+each, 10 minutes apart) by SQL (bench/mes_seed.py), then measures at 1 and at 16 concurrent closed-loop clients:
 
 1. the floors (bench/floor.py), in the same run: a bare Temporal update running one local activity that does
    one trivial PostgreSQL transaction, and that transaction alone;
@@ -13,11 +13,15 @@ clients:
 3. `GET /api/v1/products?page=N&per_page=50`: any full page of the seeded products (each with its bill and
    routing);
 4. `GET /api/v1/products?search=<code>`: a random seeded product's full code (one product found);
-5. `POST /api/v1/products`: a new product of 5 lines (distinct seeded materials) and 4 operations, each code
+5. `GET /api/v1/spc-charts?characteristic_id=&start_date=&end_date=` (JSON): the individuals chart, capability
+   and Western Electric alerts over all 10,000 measurements of the seeded characteristic (every data point in
+   the answer);
+6. `POST /api/v1/products`: a new product of 5 lines (distinct seeded materials) and 4 operations, each code
    new (warm-up and measured requests never repeat).
 
-Every answer is checked (ids, counts, totals). A product is rows only (no workflow): its create is one
-transaction in the API process, so the worker and Temporal should show no CPU beside it.
+Every answer is checked (ids, counts, totals, the chart's points). A product is rows only (no workflow): its
+create is one transaction in the API process, and the SPC chart is one indexed read and the maths in the API
+process, so the worker and Temporal should show no CPU beside them.
 
 Prints the latencies, each scenario against the bare-update floor of the same client count (p50, p99, CPU of
 all processes), the CPU each process spent per operation, the machine and the versions; writes the same
@@ -39,7 +43,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.mes_seed import SeededProducts, seed_materials, seed_products
+from bench.mes_seed import SeededProducts, SeededSpc, seed_materials, seed_products, seed_spc
 from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
@@ -75,6 +79,7 @@ from bench.stack import create_users as create_users_with_roles
 from core.settings import get_settings
 
 PRODUCTS = "/api/v1/products"
+SPC = "/api/v1/spc-charts"
 CLIENT_LEVELS = (1, 16)
 PER_PAGE = 50
 BOM_LINES = 5
@@ -84,10 +89,13 @@ WIDTH = 40                 # of the scenario column
 GET_ONE = "GET /products/{id} (random seeded)"
 LIST_PAGE = "GET /products (page of 50)"
 LIST_SEARCH = "GET /products?search= (a code)"
+SPC_POINTS = 10_000        # measurements of the charted characteristic
+SPC_CHART = f"GET /spc-charts (JSON, {SPC_POINTS:,} points)"
 CREATE = f"POST /products ({BOM_LINES} lines, {OPERATIONS} ops)"
 READ_ROWS = (GET_ONE, LIST_PAGE, LIST_SEARCH)
-MEASURED_ROWS = (*READ_ROWS, CREATE)
-USER_SPECS = [("bench-engineer", "engineer", False), ("bench-operator", "operator", False)]
+MEASURED_ROWS = (*READ_ROWS, SPC_CHART, CREATE)
+USER_SPECS = [("bench-engineer", "engineer", False), ("bench-operator", "operator", False),
+              ("bench-inspector", "inspector", False)]
 
 
 @dataclass(frozen=True)
@@ -100,30 +108,35 @@ class Config:
     creates: dict[int, int]    # measured creates per client level
     create_warmup: dict[int, int]
     floors: FloorCounts
+    spc_reads: int             # measured charts per client level
+    spc_warmup: int
 
 
 FULL = Config("full", 2_000, 500, {GET_ONE: 400, LIST_PAGE: 200, LIST_SEARCH: 400}, 32, {1: 150, 16: 320},
-              {1: 16, 16: 32}, FloorCounts())
+              {1: 16, 16: 32}, FloorCounts(), 48, 8)
 QUICK = Config("quick", 200, 500, {GET_ONE: 48, LIST_PAGE: 24, LIST_SEARCH: 48}, 8, {1: 16, 16: 32},
-               {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50))
+               {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50), 8, 2)
 
 
 @dataclass
 class Users:
     engineer: User   # creates products (MANAGE_PRODUCTS)
-    operator: User   # reads them (VIEW_PRODUCTS), as the floor does
+    operator: User   # reads them and the SPC chart (VIEW_PRODUCTS), as the floor does
+    inspector: User  # the seeded inspection logs' inspector
 
 
 class MesBench(Bench):
     def __init__(self, stack: BenchStack, http: httpx.AsyncClient, users: Users, meter: CpuMeter, config: Config,
-                 materials: list[int], seeded: SeededProducts) -> None:
+                 materials: list[int], seeded: SeededProducts, spc: SeededSpc) -> None:
         super().__init__(stack, meter)
         self.http, self.users, self.config = http, users, config
-        self.materials, self.seeded = materials, seeded
+        self.materials, self.seeded, self.spc = materials, seeded, spc
 
-    async def reads(self, scenario: str, clients: int, paths: list[str], check: Callable[[int, Any], None]) -> None:
-        """GET each path (the first `read_warmup` as the warm-up), every answer checked by `check(index, body)`."""
-        warmup = self.config.read_warmup
+    async def reads(self, scenario: str, clients: int, paths: list[str], check: Callable[[int, Any], None],
+                    warmup: int | None = None) -> None:
+        """GET each path (the first `warmup`, by default `read_warmup`, as the warm-up), every answer checked by
+        `check(index, body)`."""
+        warmup = self.config.read_warmup if warmup is None else warmup
 
         async def get(_: int, i: int) -> None:
             check(i, await call(self.http, "GET", paths[i], self.users.operator))
@@ -171,6 +184,20 @@ class MesBench(Bench):
 
         await self.reads(LIST_SEARCH, clients,
                          [f"{PRODUCTS}?search={self.seeded.codes[k]}&per_page={PER_PAGE}" for k in picks], check)
+
+    async def spc_chart(self, clients: int) -> None:
+        """The chart of every seeded measurement: the same request each time (no cache anywhere answers it)."""
+        spc, config = self.spc, self.config
+        path = f"{SPC}?characteristic_id={spc.characteristic_id}&start_date={spc.start}&end_date={spc.end}"
+
+        def check(_: int, body: Any) -> None:
+            if (body.get("characteristic_id") != spc.characteristic_id or len(body["data_points"]) != spc.points
+                    or body["capability"]["cpk"] is None):
+                raise BenchError(f"the SPC chart of {spc.characteristic_id} answered "
+                                 f"{len(body.get('data_points') or [])} of {spc.points} points")
+
+        await self.reads(SPC_CHART, clients, [path] * (config.spc_warmup + config.spc_reads), check,
+                         config.spc_warmup)
 
     def product_body(self, clients: int, i: int, rng: random.Random) -> dict[str, Any]:
         materials = rng.sample(self.materials, BOM_LINES)
@@ -241,14 +268,15 @@ def table(results: list[Result]) -> list[str]:
 
 def render(results: list[Result], info: dict[str, Any]) -> str:
     m, v, pg, seeded = info["machine"], info["versions"], info["postgres_settings"], info["seeded"]
-    lines = ["ERP products benchmark" + (" (--quick: small counts, figures not comparable)"
-                                         if info["config"]["name"] == "quick" else ""),
+    lines = ["ERP products and SPC benchmark" + (" (--quick: small counts, figures not comparable)"
+                                                 if info["config"]["name"] == "quick" else ""),
              f"machine: nproc={m['nproc']} cpu=\"{m['cpu_model']}\" memory={m['memory_gib']} GiB "
              f"kernel={m['kernel']} {m['arch']}",
              "versions: " + " ".join(f"{k}={val}" for k, val in v.items()),
              f"setup: {info['products_in_db']} products in the database ({seeded['products']} seeded with "
              f"{seeded['bom_lines']} BOM lines and {seeded['operations']} operations over {seeded['materials']} "
-             f"materials); PostgreSQL fsync={pg['fsync']} synchronous_commit={pg['synchronous_commit']} "
+             f"materials), one characteristic with {seeded['spc_points']:,} measurements; "
+             f"PostgreSQL fsync={pg['fsync']} synchronous_commit={pg['synchronous_commit']} "
              f"({pg['wal_sync_method']}); Temporal dev server as `make run` starts it; API: "
              f"{get_settings().api_workers} uvicorn process(es); worker: 1 process; closed-loop clients", ""]
     lines += table(results)
@@ -290,10 +318,11 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
         tag = f"{int(time.time()) % 100000:05d}"
         materials = seed_materials(stack.database_url, tag, config.materials)
         seeded = seed_products(stack.dsn, materials, tag, config.products, BOM_LINES, OPERATIONS)
+        spc = seed_spc(stack.dsn, seeded.ids[0], users.inspector.id, tag, SPC_POINTS)
         analyze(stack.dsn)
         progress(f"seeded {len(seeded.ids):,} products, {seeded.bom_lines:,} BOM lines, {seeded.operations:,} "
-                 f"operations in {time.monotonic() - started:.1f} s")
-        bench = MesBench(stack, http, users, stack.meter(), config, materials, seeded)
+                 f"operations, {spc.points:,} measurements in {time.monotonic() - started:.1f} s")
+        bench = MesBench(stack, http, users, stack.meter(), config, materials, seeded, spc)
 
         progress("measuring the floors")
         await bench.floors(CLIENT_LEVELS, config.floors)
@@ -304,6 +333,9 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
             await bench.listing(clients)
         for clients in CLIENT_LEVELS:
             await bench.search(clients)
+        progress(f"measuring the SPC chart over {spc.points:,} measurements")
+        for clients in CLIENT_LEVELS:
+            await bench.spc_chart(clients)
         progress("measuring product creation")
         for clients in CLIENT_LEVELS:
             await bench.create(clients)
@@ -313,7 +345,7 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
     results = sorted(bench.results, key=lambda r: (order.index(r.scenario), r.clients))
     info = {"machine": machine(), "versions": versions(stack.dsn), "products_in_db": products_in_db,
             "seeded": {"products": len(seeded.ids), "bom_lines": seeded.bom_lines, "operations": seeded.operations,
-                       "materials": len(materials)},
+                       "materials": len(materials), "spc_points": spc.points},
             "against_floor": [against_floor(r, results) for r in results if r.scenario in MEASURED_ROWS],
             "postgres_settings": postgres_settings(stack.dsn),
             "config": {"name": config.name, "client_levels": list(CLIENT_LEVELS), "products": config.products,
@@ -321,6 +353,8 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
                        "per_page": PER_PAGE, "reads": config.reads, "read_warmup": config.read_warmup,
                        "creates": {str(k): v for k, v in config.creates.items()},
                        "create_warmup": {str(k): v for k, v in config.create_warmup.items()},
+                       "spc_points": SPC_POINTS, "spc_reads": config.spc_reads,
+                       "spc_warmup": config.spc_warmup,
                        "floor_ops": config.floors.ops, "floor_warmup": config.floors.warmup,
                        "pg_floor_ops": config.floors.pg_ops, "pg_floor_warmup": config.floors.pg_warmup,
                        "settle_s": SETTLE_S, "postgres_durability": "fsync=on synchronous_commit=on",
@@ -332,7 +366,7 @@ def write_json(results: list[Result], info: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"mes-{stamp}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
-    payload = {"benchmark": "erp products", "at": datetime.now(UTC).isoformat(), **info,
+    payload = {"benchmark": "erp products and spc", "at": datetime.now(UTC).isoformat(), **info,
                "results": [r.summary() for r in results]}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
@@ -340,8 +374,9 @@ def write_json(results: list[Result], info: dict[str, Any]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mes",
-                                     description="The ERP products' reads and writes against the floor, in one run.")
-    parser.add_argument("--quick", action="store_true", help="small counts (200 products), for development")
+                                     description="The ERP products' reads and writes and the SPC chart against the "
+                                                 "floor, in one run.")
+    parser.add_argument("--quick", action="store_true", help="small counts (200 products, 8 charts), for development")
     config = QUICK if parser.parse_args(argv).quick else FULL
     started = time.monotonic()
 

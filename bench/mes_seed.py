@@ -7,10 +7,18 @@
   materials of the seeded ones) and its routing (`routing_operations`, sequences 10, 20, ...). They need no
   workflow: a product is rows only. Codes are `BPRD-<tag>-NNNNNN` (k + 1, fixed width: a search by a full code
   finds one product).
+- `seed_spc`: one characteristic with many measurements for `GET /api/v1/spc-charts`: an inspection plan of a
+  seeded product (one first-piece point measuring a shaft diameter, 25 ± 0.1), a work order row, and one
+  inspection log per measurement (as POST /api/v1/inspection-logs writes them: the result judged against the
+  limits, `measured_at` the log's time), 10 minutes apart from 2025-01-01 00:00 UTC, values drawn from a fixed
+  seed around 25.000 (σ 0.02), in five SQL statements (the logs and their measurements in one).
 """
 
+import random
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 
@@ -94,3 +102,59 @@ def seed_products(dsn: str, materials: list[int], tag: str, count: int, bom_line
             ORDER BY p.id, s
             """, {**params, "ids": ids})
     return SeededProducts(ids, [str(row[1]) for row in rows], count * bom_lines, count * operations)
+
+
+SPC_START = datetime(2025, 1, 1, tzinfo=UTC)
+SPC_STEP = timedelta(minutes=10)
+SPC_LSL, SPC_USL = Decimal("24.9"), Decimal("25.1")
+
+
+@dataclass(frozen=True)
+class SeededSpc:
+    characteristic_id: int
+    points: int
+    start: date  # the days from the first measurement's to the last's: every one is in the chart
+    end: date
+
+
+def seed_spc(dsn: str, product_id: int, inspector_id: int, tag: str, count: int) -> SeededSpc:
+    """A plan of `product_id` with one characteristic measured `count` times, one inspection log each."""
+    rng = random.Random(20251106)
+    values = [Decimal(f"{rng.gauss(25.0, 0.02):.4f}") for _ in range(count)]
+    times = [SPC_START + k * SPC_STEP for k in range(count)]
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        plan = _new_id(conn, "INSERT INTO inspection_plans (part_id, name, is_active, uid) "
+                       "VALUES (%s, %s, true, gen_random_uuid()) RETURNING id", (product_id, f"Bench SPC plan {tag}"))
+        point = _new_id(conn, "INSERT INTO inspection_points (plan_id, sequence, name, frequency_type, uid) "
+                        "VALUES (%s, 1, 'First Piece Inspection', 'first_piece', gen_random_uuid()) RETURNING id",
+                        (plan,))
+        characteristic = _new_id(
+            conn, "INSERT INTO inspection_characteristics (point_id, sequence, name, type, specification, tolerance, "
+            "usl, lsl, measurement_method, uid) VALUES (%s, 1, 'Shaft Diameter', 'dimensional', '25mm', '±0.1mm', "
+            "%s, %s, 'Micrometer', gen_random_uuid()) RETURNING id", (point, SPC_USL, SPC_LSL))
+        work_order = _new_id(conn, "INSERT INTO work_orders (work_order_number, part_id, quantity_ordered, status, "
+                             "uid) VALUES (%s, %s, 10, 'in_progress', gen_random_uuid()) RETURNING id",
+                             (f"WO-BSPC-{tag}", product_id))
+        conn.execute(
+            """
+            WITH s AS (SELECT v, t FROM unnest(%(values)s::numeric[], %(times)s::timestamptz[]) AS s(v, t)),
+            logs AS (
+                INSERT INTO inspection_logs (work_order_id, point_id, inspector_id, inspected_at, overall_result, uid)
+                SELECT %(work_order)s, %(point)s, %(inspector)s, s.t,
+                       CASE WHEN s.v BETWEEN %(lsl)s AND %(usl)s THEN 'pass' ELSE 'fail' END, gen_random_uuid()
+                FROM s ORDER BY s.t
+                RETURNING id, inspected_at, overall_result)
+            INSERT INTO inspection_measurements (log_id, characteristic_id, measured_value, result, measured_at, uid)
+            SELECT logs.id, %(characteristic)s, s.v, logs.overall_result, s.t, gen_random_uuid()
+            FROM logs JOIN s ON s.t = logs.inspected_at
+            ORDER BY s.t
+            """, {"values": values, "times": times, "work_order": work_order, "point": point,
+                  "inspector": inspector_id, "lsl": SPC_LSL, "usl": SPC_USL, "characteristic": characteristic})
+    return SeededSpc(characteristic, count, times[0].date(), times[-1].date())
+
+
+def _new_id(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]) -> int:
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no id returned by {sql[:40]}")
+    return int(row[0])
