@@ -18,6 +18,7 @@ from activities.mes import WorkOrderActivities
 from activities.notifications import NotificationActivities
 from activities.procurement import LegacyPurchasingActivities, PurchasingActivities, ReceivingActivities
 from activities.production import ProductionActivities
+from activities.quality import NcrReportActivities
 from activities.stock import NcrActivities, PeriodCloseActivities, TransferActivities
 from core import temporal
 from core.db import make_engine, make_sessionmaker
@@ -32,6 +33,7 @@ from workflows.procurement.purchase_order import PurchaseOrderWorkflow
 from workflows.procurement.purchase_order_v1 import PurchaseOrderV1Workflow
 from workflows.production.batch import ProductionBatchWorkflow
 from workflows.production.pack import PackWorkflow
+from workflows.quality.ncr_report import NcrReportWorkflow
 from workflows.stock.ncr import NcrWorkflow
 from workflows.stock.period_close import PeriodCloseWorkflow
 from workflows.stock.transfer import TransferWorkflow
@@ -43,7 +45,7 @@ ACTIVITY_THREAD_PREFIX = "activity"  # names the threads activities run in (logs
 # The last three run only lifecycles started before PurchaseOrderV2 and TransferV2 (which hold their approval).
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, NotificationDispatch,
              TransferWorkflow, PeriodCloseWorkflow, NcrWorkflow, PurchaseOrderV1Workflow, GoodsReceiptWorkflow,
-             TransferV1Workflow, WorkOrderWorkflow]
+             TransferV1Workflow, WorkOrderWorkflow, NcrReportWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -57,7 +59,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
                     *NotificationActivities(factory).all(), *TransferActivities(factory).all(),
                     *PeriodCloseActivities(factory).all(), *NcrActivities(factory).all(),
                     *LegacyPurchasingActivities(factory).all(), *ReceivingActivities(factory).all(),
-                    *WorkOrderActivities(factory).all()],
+                    *WorkOrderActivities(factory).all(), *NcrReportActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix=ACTIVITY_THREAD_PREFIX),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

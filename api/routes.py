@@ -3,12 +3,13 @@ paths in). A URL's router: the first path segments name the area (`/api/v1/skus`
 `/api/transfers` → api/stock/transfers.py); README "Layout" has the map."""
 
 from api import audit, health, workflow_transitions
-from api.approvals import inbox, instances
+from api.approvals import inbox, instances, workflow_definitions
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
 from api.mes import inspections, production_logs, products, spc_charts, work_orders
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
+from api.quality import files, ncr_reports, ncr_types
 from api.stock import approvals as stock_approvals
 from api.stock import auth as stock_auth
 from api.stock import (
@@ -44,6 +45,8 @@ ROUTERS = [
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,
+    # quality: the ERP contract's NCR reports (§6.3), their types and photos; the workflow definitions they run on
+    ncr_reports.router, ncr_types.router, files.router, workflow_definitions.router,
     # stock: the multi-location stock contract (`/api`), one module per resource group
     stock_auth.router, stock_users.router, locations.router, system.router, items.router, stock_suppliers.router,
     periods.router, period_close.router, deliveries.router, issues.router, pob.router, transfers.router,

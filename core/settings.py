@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     ncr_follow_up_seconds: int = 7 * 86400
     period_close_chunk_size: int = 500  # stock rows snapshotted per activity of a period close
 
+    # ERP NCR reports (issue 12 §3): an open NCR report left this long in one state escalates to the admins (again
+    # after each further interval), by severity; fixed when its lifecycle starts. Photos: recognised from their
+    # bytes (JPEG, PNG, WebP), at most this many bytes each and this many per NCR.
+    erp_ncr_sla_seconds_critical: int = 86400
+    erp_ncr_sla_seconds_major: int = 3 * 86400
+    erp_ncr_sla_seconds_minor: int = 7 * 86400
+    erp_ncr_photo_max_bytes: int = 10 * 1024 * 1024
+    erp_ncr_max_photos: int = 10
+    # The object store of uploaded files: a directory under DATA_DIR (`objects/`) unless OBJECT_STORE_URL names an
+    # S3-compatible endpoint (MinIO in docker-compose.yml).
+    object_store_url: str | None = None
+    object_store_bucket: str = "mfg-ops"
+    object_store_access_key: str | None = None
+    object_store_secret_key: SecretStr | None = None
+    object_store_region: str = "us-east-1"
+    object_store_url_seconds: int = 3600  # how long a presigned GET URL (S3) stays valid
+
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000
 

@@ -1,0 +1,1 @@
+"""Quality: the ERP contract's NCR reports (their types, photos and lifecycle held as data)."""
