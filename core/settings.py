@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     object_store_secret_key: SecretStr | None = None
     object_store_region: str = "us-east-1"
     object_store_url_seconds: int = 3600  # how long a presigned GET URL (S3) stays valid
+    # The store's address as clients reach it, when not OBJECT_STORE_URL (the API's own, e.g. inside compose):
+    # presigned URLs are signed for this host.
+    object_store_public_url: str | None = None
 
     update_timeout_seconds: float = 15.0
     max_body_bytes: int = 1_000_000

@@ -109,10 +109,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 class S3ObjectStore:
-    """An S3-compatible bucket (MinIO): created on first write when it does not exist."""
+    """An S3-compatible bucket (MinIO): created on first write when it does not exist. `url_client` presigns the
+    URLs clients fetch (a client of the store's public address; the same client by default)."""
 
-    def __init__(self, client: Any, bucket: str, url_seconds: int = 3600) -> None:
+    def __init__(self, client: Any, bucket: str, url_seconds: int = 3600, url_client: Any = None) -> None:
         self.client, self.bucket, self.url_seconds = client, bucket, url_seconds
+        self.url_client = url_client or client
         self._bucket_ready = False
         self._lock = threading.Lock()
 
@@ -150,8 +152,8 @@ class S3ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def url_for(self, key: str) -> str:
-        url: str = self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                      ExpiresIn=self.url_seconds)
+        url: str = self.url_client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                          ExpiresIn=self.url_seconds)
         return url
 
 
@@ -167,18 +169,21 @@ def s3_client(url: str, access_key: str | None, secret_key: str | None, region: 
 
 
 @lru_cache(maxsize=4)
-def _s3_store(url: str, bucket: str, access_key: str | None, secret_key: str | None, region: str,
-              url_seconds: int) -> S3ObjectStore:
+def _s3_store(url: str, public_url: str | None, bucket: str, access_key: str | None, secret_key: str | None,
+              region: str, url_seconds: int) -> S3ObjectStore:
     """One client per endpoint and credentials (boto3 clients are thread-safe and costly to make)."""
-    return S3ObjectStore(s3_client(url, access_key, secret_key, region), bucket, url_seconds)
+    client = s3_client(url, access_key, secret_key, region)
+    url_client = s3_client(public_url, access_key, secret_key, region) if public_url and public_url != url else None
+    return S3ObjectStore(client, bucket, url_seconds, url_client)
 
 
 def store_for(settings: Settings) -> ObjectStore:
     """The store the settings name: S3 when OBJECT_STORE_URL is set, else `<DATA_DIR>/objects`."""
     if settings.object_store_url:
         secret = settings.object_store_secret_key.get_secret_value() if settings.object_store_secret_key else None
-        return _s3_store(settings.object_store_url, settings.object_store_bucket, settings.object_store_access_key,
-                         secret, settings.object_store_region, settings.object_store_url_seconds)
+        return _s3_store(settings.object_store_url, settings.object_store_public_url, settings.object_store_bucket,
+                         settings.object_store_access_key, secret, settings.object_store_region,
+                         settings.object_store_url_seconds)
     return LocalObjectStore(Path(settings.data_dir) / "objects")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from core.db import session_scope
@@ -175,3 +176,15 @@ def test_the_s3_store_through_botocore_without_a_network():
     url = s3.url_for("ncr/1/b.png")
     assert url.startswith("http://minio:9000/mfg-ops/ncr/1/b.png?") and "X-Amz-Signature=" in url
     assert "X-Amz-Expires=600" in url
+
+
+def test_the_settings_choose_the_store_and_the_address_urls_are_signed_for(settings, tmp_path):
+    local = object_store.store_for(settings.model_copy(update={"data_dir": tmp_path, "object_store_url": None}))
+    assert isinstance(local, LocalObjectStore) and local.root == (tmp_path / "objects").resolve()
+
+    s3 = object_store.store_for(settings.model_copy(update={
+        "object_store_url": "http://minio:9000", "object_store_public_url": "https://files.example.com",
+        "object_store_access_key": "key", "object_store_secret_key": SecretStr("secret")}))
+    assert isinstance(s3, S3ObjectStore) and s3.bucket == "mfg-ops"
+    assert s3.client.meta.endpoint_url == "http://minio:9000"  # where the API puts and gets
+    assert s3.url_for("ncr/3/c.webp").startswith("https://files.example.com/mfg-ops/ncr/3/c.webp?")
