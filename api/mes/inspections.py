@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.erp import ErpPaging, field_errors
 from api.contracts.types import DbId
-from api.deps import SessionDep, in_transaction, require
+from api.deps import SessionDep, TemporalDep, in_transaction, require
 from api.mes.inspection_schemas import (
     InspectionLogCreate,
     InspectionLogOut,
@@ -18,10 +18,13 @@ from api.mes.inspection_schemas import (
     log_out,
     plan_out,
 )
+from api.mes.work_order_calls import hold_quietly
+from api.quality.ncr_report_calls import start_quietly
 from core.errors import access_denied
 from core.permissions import Perm, has_permission
 from services.identity import Principal
 from services.mes import inspections
+from services.mes.inspection_failures import record_inspection
 
 router = dialect_router(Dialect.ERP, prefix="/api/v1", tags=["erp: inspections"])
 
@@ -53,10 +56,15 @@ def check_inspector(user: Principal, body: InspectionLogCreate) -> None:
 
 
 @router.post("/inspection-logs", status_code=201)
-async def log_inspection(body: InspectionLogCreate, request: Request,
+async def log_inspection(body: InspectionLogCreate, request: Request, client: TemporalDep,
                          user: Principal = require(Perm.LOG_INSPECTIONS)) -> InspectionLogOut:
-    """The log in one transaction of its own; what a failed inspection sets off follows it, once it is stored."""
+    """The log (and for a failure its NCR) in one transaction; then the NCR's lifecycle starts and the work order
+    is held until the NCR is approved."""
     check_inspector(user, body)
     with field_errors():
-        log = await in_transaction(request, inspections.record_log, user.id, body.model_dump())
-    return log_out(log)
+        log, ncr_number = await in_transaction(request, record_inspection, user.id, body.model_dump())
+    if log.ncr_id is not None:
+        await start_quietly(client, log.ncr_id)
+        await hold_quietly(request, client, user, log.work_order_id, log.ncr_id,
+                           f"Inspection {log.id} failed: {ncr_number} raised")
+    return log_out(log, ncr_number)

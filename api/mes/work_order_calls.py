@@ -104,6 +104,16 @@ async def hold_for_ncr(request: Request, client: Client, user: Principal, work_o
             raise
 
 
+async def hold_quietly(request: Request, client: Client, user: Principal, work_order_id: int, ncr_id: int,
+                       reason: str) -> None:
+    """`hold_for_ncr` after a committed failed inspection: a failure to reach the lifecycle is logged, not
+    answered (the log and its NCR are stored; a supervisor can hold the work order by hand)."""
+    try:
+        await hold_for_ncr(request, client, user, work_order_id, ncr_id, reason)
+    except AppError as err:
+        log.warning("work order %s was not held for NCR %s: %s %s", work_order_id, ncr_id, err.code, err.message)
+
+
 def _finished(request: Request, work_order_id: int, action: str) -> Callable[[], Awaitable[AppError]]:
     """What to answer when the lifecycle is not there: 404 for an unknown work order, else it has finished."""
 
