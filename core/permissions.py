@@ -122,6 +122,7 @@ class Perm(StrEnum):
     VIEW_PRODUCTS = "mes.view_products"
     MANAGE_PRODUCTS = "mes.manage_products"
     # ERP work orders, production logs, inspections; NCR reports (quality)
+    VIEW_SHOP_FLOOR = "mes.view_work_orders"  # the ERP's work orders (the aerospace VIEW_WORK_ORDERS is its own)
     MANAGE_WORK_ORDERS = "mes.manage_work_orders"  # create, release, complete, hold, resume, cancel, close
     START_WORK_ORDERS = "mes.start_work_orders"
     LOG_PRODUCTION = "mes.log_production"
@@ -134,7 +135,7 @@ class Perm(StrEnum):
 
 P = Perm
 _AEROSPACE_VIEW = {P.VIEW_MATERIALS, P.VIEW_PARTS}
-_SHOP_FLOOR_VIEW = {P.VIEW_PRODUCTS, P.VIEW_WORK_ORDERS, P.VIEW_NCR_REPORTS}
+_SHOP_FLOOR_VIEW = {P.VIEW_PRODUCTS, P.VIEW_SHOP_FLOOR, P.VIEW_NCR_REPORTS}
 _STOCK_SUPERVISION = {P.STOCK_VIEW, P.STOCK_POST, P.STOCK_ALL_LOCATIONS, P.STOCK_APPROVE, P.STOCK_MANAGE_NCRS,
                       P.STOCK_RECONCILE, P.STOCK_CONSOLIDATED}
 

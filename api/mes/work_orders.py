@@ -28,7 +28,7 @@ from services.identity import Principal
 from services.mes import work_order_reads
 
 router = dialect_router(Dialect.ERP, prefix="/api/v1/work-orders", tags=["erp: work orders"])
-Viewer = require(Perm.VIEW_WORK_ORDERS)
+Viewer = require(Perm.VIEW_SHOP_FLOOR)
 
 
 @router.post("", status_code=201)

@@ -3,6 +3,7 @@ and the operation's labour rate, only on a work order in progress, never past th
 operators log at once, and reaching it completes the work order."""
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -82,9 +83,10 @@ async def test_a_log_is_refused_unless_the_work_order_is_in_progress_and_changes
     other = await make_product(api, await make_user("engineer"))
     wrong_step = await log(api, operator, order, 1, operation_id=other["operations"][0]["id"])
     assert wrong_step.status_code == 400 and wrong_step.json()["details"][0]["field"] == "operation_id"
-    for body, field in [({"quantity_completed": 0}, "quantity_completed"), ({"hours_worked": -1}, "hours_worked"),
-                        ({"work_order_id": 999999}, "work_order_id"), ({"quantity_completed": "many"},
-                                                                       "quantity_completed")]:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"quantity_completed": 0}, "quantity_completed"), ({"hours_worked": -1}, "hours_worked"),
+        ({"work_order_id": 999999}, "work_order_id"), ({"quantity_completed": "many"}, "quantity_completed")]
+    for body, field in cases:
         bad = await api.post(f"{V1}/production-logs", headers=operator.headers,
                              json={"work_order_id": order["id"], "quantity_completed": 1, **body})
         assert bad.status_code == 400 and bad.json()["details"][0]["field"] == field, bad.text

@@ -145,9 +145,10 @@ async def test_refusals_in_the_erp_shape_change_nothing(api, supervisor, product
 
 async def test_a_create_the_contract_refuses_names_the_field_and_starts_nothing(api, supervisor, product, make_user,
                                                                                  temporal_client):
-    cases = [({"product_id": 999999}, "product_id"), ({"quantity_ordered": 0}, "quantity_ordered"),
-             ({"priority": "asap"}, "priority"), ({"depends_on": [999999]}, "depends_on.0"),
-             ({"due_date": "next week"}, "due_date"), ({"notes": "a\x00b"}, "notes")]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"product_id": 999999}, "product_id"), ({"quantity_ordered": 0}, "quantity_ordered"),
+        ({"priority": "asap"}, "priority"), ({"depends_on": [999999]}, "depends_on.0"),
+        ({"due_date": "next week"}, "due_date"), ({"notes": "a\x00b"}, "notes")]
     before = ok(await api.get(f"{V1}/work-orders", headers=supervisor.headers))["total"]
     for change, field in cases:
         body = {"product_id": product["id"], "quantity_ordered": 10, **change}

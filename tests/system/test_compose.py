@@ -20,7 +20,7 @@ COMPOSE_SCHEMA = ROOT.parent / "shared/schemas/compose-spec.json"
 
 APP_SERVICES = ("migrate", "api", "worker")
 ONE_SHOT_SERVICES = ("migrate", "temporal-admin-tools")
-LONG_RUNNING_SERVICES = ("postgres", "temporal", "temporal-ui", "api", "worker")
+LONG_RUNNING_SERVICES = ("postgres", "temporal", "temporal-ui", "minio", "api", "worker")
 SERVICES = {*ONE_SHOT_SERVICES, *LONG_RUNNING_SERVICES}
 
 
@@ -143,6 +143,7 @@ def test_startup_order(services: dict[str, dict[str, Any]]) -> None:
         assert depends_on(services[name]) == {
             "migrate": "service_completed_successfully",
             "temporal-admin-tools": "service_completed_successfully",
+            "minio": "service_healthy",
         }, name
 
 
