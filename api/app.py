@@ -1,6 +1,7 @@
 """The app factory: one engine and one Temporal client per process, created in the lifespan."""
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,10 @@ from api.routes import ROUTERS
 from core import temporal
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
+
+# Bodies that carry photos (multipart): as many photos as an NCR may hold, each at its largest, and the form.
+UPLOADS = re.compile(r"/api/v1/ncr-reports(/\d+/photos)?")
+UPLOAD_FORM_SLACK = 256 * 1024
 
 log = logging.getLogger("api")
 
@@ -55,7 +60,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     install_error_handlers(app)
     app.add_middleware(Idempotency)  # a retry with the same Idempotency-Key answers the first call's result
     app.add_middleware(RequestContextMiddleware)  # the caller's IP and request, for the audit rows
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, uploads=UPLOADS,
+                       upload_limit=settings.erp_ncr_max_photos * settings.erp_ncr_photo_max_bytes + UPLOAD_FORM_SLACK)
     app.add_middleware(StockRateLimit, per_minute=settings.rate_limit_per_minute)
     app.state.performance = PerformanceRecorder()
     app.add_middleware(RequestMetrics, recorder=app.state.performance)  # times every answer

@@ -1,5 +1,8 @@
-"""Refuse request bodies over the limit, whether declared (Content-Length) or streamed (chunked)."""
+"""Refuse request bodies over the limit, whether declared (Content-Length) or streamed (chunked). Uploads (a POST
+to a path of `uploads`: the NCR reports' photos) have a limit of their own, as large as the photos they may hold;
+every other body keeps MAX_BODY_BYTES."""
 
+import re
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -15,15 +18,21 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, uploads: re.Pattern[str] | None = None,
+                 upload_limit: int = 0) -> None:
+        self.app, self.default_limit, self.uploads, self.upload_limit = app, limit, uploads, upload_limit
+
+    def limit_of(self, scope: Scope) -> int:
+        upload = self.uploads is not None and scope.get("method") == "POST" and self.uploads.fullmatch(scope["path"])
+        return max(self.upload_limit, self.default_limit) if upload else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_length(scope) > self.limit:
-            await self._refuse(scope, receive, send)
+        limit = self.limit_of(scope)
+        if self._declared_length(scope) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
 
@@ -32,8 +41,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)  # rendered by the route's dialect handler
+                if received > limit:
+                    raise BodyTooLarge(limit)  # rendered by the route's dialect handler
             return message
 
         await self.app(scope, counted, send)
@@ -45,8 +54,9 @@ class BodySizeLimit:
                 return int(value)
         return 0
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         status, body = error_body(dialect_for_path(scope["path"]), "PAYLOAD_TOO_LARGE", 413,
-                                  f"Request body exceeds {self.limit} bytes", {"limit": self.limit})
+                                  f"Request body exceeds {limit} bytes", {"limit": limit})
         response: Any = JSONResponse(body, status_code=status)
         await response(scope, receive, send)

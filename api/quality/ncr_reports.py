@@ -79,6 +79,20 @@ def list_ncr_reports(session: SessionDep, paging: Annotated[ErpPaging, Depends()
                                             "per_page": paging.per_page})
 
 
+@router.post("/{ncr_id}/photos", status_code=201)
+async def add_ncr_photos(
+        ncr_id: DbId, request: Request,
+        photos: Annotated[list[UploadFile], File(alias="photos[]", description="one part per photo")],
+        user: Principal = require(Perm.RAISE_NCR_REPORTS)) -> NcrReportOut:
+    """More photos on an open NCR report (one a failed inspection raised has none); the same checks as at its
+    creation, the per-NCR limit counting the photos it has."""
+    sent = [photo for photo in photos if _sent(photo)]
+    checked = ncr_photos.checked([await _upload(photo, index) for index, photo in enumerate(sent)])
+    with ncr_photos.removed_on_failure() as stored:
+        await in_transaction(request, ncr_reports.add_photos, ncr_id, user.id, checked, stored)
+    return NcrReportOut.model_validate(await in_transaction(request, ncr_report_reads.report_view, ncr_id))
+
+
 @router.get("/{ncr_id}", dependencies=[require(Perm.VIEW_NCR_REPORTS)])
 def get_ncr_report(ncr_id: DbId, session: SessionDep) -> NcrReportDetailOut:
     return NcrReportDetailOut.model_validate(ncr_report_reads.report_detail(session, ncr_id))

@@ -4,7 +4,6 @@ escalation. Each is idempotent by its `op_key` (the unique key of the transition
 what it did the first time. Never commits."""
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from core.errors import AppError
@@ -14,9 +13,8 @@ from dto.approvals import TransitionRequest, TransitionResult
 from dto.quality import ESCALATE, NCR_REPORT, NcrMove, NcrReportEscalation, NcrReportMoved, NcrReportState
 from models.approvals import WorkflowTransition
 from models.identity import User
-from models.notifications import Notification
 from models.quality import NonConformance
-from services import audit
+from services import audit, notifications
 from services.approvals import definitions
 from services.approvals.definitions import Definition
 from services.identity import people
@@ -144,20 +142,14 @@ def escalate(session: Session, escalation: NcrReportEscalation) -> NcrReportStat
 
 def _notify_admins(session: Session, report: NonConformance, comment: str) -> None:
     """One outbox row per active admin (once per report and level)."""
-    admins = session.scalars(select(User).where(User.is_active.is_(True), or_(
-        User.role.in_([role.value for role in ADMIN_EQUIVALENTS]), User.is_superuser.is_(True))))
+    admins = list(session.scalars(select(User).where(User.is_active.is_(True), or_(
+        User.role.in_([role.value for role in ADMIN_EQUIVALENTS]), User.is_superuser.is_(True)))))
     assignee = people(session, [report.current_assignee_id]).get(report.current_assignee_id or 0)
-    subject = f"Escalated: NCR {report.ncr_number} ({report.severity}) is still {report.status}"
-    body = (f"NCR {report.ncr_number} ({report.severity}) has been {report.status} since "
-            f"{iso_z(report.state_entered_at) or 'its creation'}, assigned to "
-            f"{assignee['name'] if assignee else 'nobody'}. {comment}.\n"
-            f"Review it: /api/v1/ncr-reports/{report.id}")
-    rows = [{"key": f"ncr-report-escalation:{report.id}:{report.escalation_level}:{user.id}",
-             "kind": "ncr_report_escalation", "recipient_user_id": user.id, "recipient_email": user.email,
-             "subject": subject, "body": body, "status": "pending", "reference_type": NCR_REPORT,
-             "reference_id": report.id} for user in admins]
-    if rows:
-        session.execute(pg_insert(Notification).values(rows).on_conflict_do_nothing())
+    notifications.enqueue(session, key=f"ncr-report-escalation:{report.id}:{report.escalation_level}",
+                          kind="ncr_report_escalation", recipients=admins, reference_type=NCR_REPORT,
+                          reference_id=report.id, ncr_number=report.ncr_number, severity=report.severity,
+                          state=report.status, since=iso_z(report.state_entered_at) or "its creation",
+                          assignee=assignee["name"] if assignee else "nobody", comment=comment, ncr_id=report.id)
 
 
 def _duration(seconds: int) -> str:

@@ -14,10 +14,12 @@ from models.quality import NcrPhoto, NcrType, NonConformance
 from services.common import object_store
 from services.common.queries import given
 from services.identity import people
-from services.quality.ncr_reports import KIND
 
 WORK_ORDER_NUMBERS = text("SELECT id, work_order_number FROM work_orders WHERE id IN :ids").bindparams(
     bindparam("ids", expanding=True))
+
+
+KIND = "erp"  # the ERP's NCR reports among the one table's NCRs
 
 
 def report_not_found(ncr_id: int) -> AppError:

@@ -7,20 +7,21 @@ Never commits."""
 
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from core.errors import AppError
 from core.numbering import provisional, yearly_number
 from core.timeutil import utcnow
 from dto.quality import NCR_REPORT, SUBMIT, Severity, ncr_report_workflow_id
 from models.approvals import WorkflowTransition
-from models.quality import NcrType, NonConformance
+from models.quality import NcrPhoto, NcrType, NonConformance
 from services import audit
 from services.approvals import definitions
 from services.quality import photos as ncr_photos
+from services.quality.ncr_report_reads import KIND, by_id
 from services.quality.ncr_types import field_refusal, type_by_id, type_named
 
-KIND = "erp"
 # The work orders live in a higher area (mes): read by name.
 WORK_ORDER_NUMBER = text("SELECT work_order_number FROM work_orders WHERE id = :id")
 
@@ -84,3 +85,19 @@ def numbered(session: Session, report: NonConformance, actor_id: int | None) -> 
 def _title(description: str) -> str:
     first_line = description.strip().splitlines()[0] if description.strip() else "NCR report"
     return first_line[:255]
+
+
+def add_photos(session: Session, ncr_id: int, actor_id: int, photos: Sequence[ncr_photos.Photo],
+               stored: list[str]) -> None:
+    """More (already checked) photos on an open report, under its row lock so the per-NCR limit holds however
+    many uploads race; a closed or rejected report takes none."""
+    report = by_id(session, ncr_id, lock=True)
+    if definitions.load(session, NCR_REPORT).is_final(report.status):
+        raise AppError("INVALID_STATUS", 400, "Cannot add photos",
+                       f"NCR {report.ncr_number} is {report.status}")
+    already = int(session.scalar(select(func.count(NcrPhoto.id)).where(NcrPhoto.ncr_id == ncr_id)) or 0)
+    ncr_photos.checked([ncr_photos.Upload(name=p.name, data=p.data) for p in photos], already)
+    ncr_photos.store(session, ncr_id, photos, stored)
+    report.version += 1
+    audit.record(session, actor_id=actor_id, entity_type=NCR_REPORT, entity_id=ncr_id, action_type="NCR_PHOTOS_ADDED",
+                 payload_diff={"photos": {"old": already, "new": already + len(photos)}})

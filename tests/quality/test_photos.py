@@ -188,3 +188,36 @@ def test_the_settings_choose_the_store_and_the_address_urls_are_signed_for(setti
     assert isinstance(s3, S3ObjectStore) and s3.bucket == "mfg-ops"
     assert s3.client.meta.endpoint_url == "http://minio:9000"  # where the API puts and gets
     assert s3.url_for("ncr/3/c.webp").startswith("https://files.example.com/mfg-ops/ncr/3/c.webp?")
+
+
+async def add_photos(api, user, ncr_id, items):
+    return await api.post(f"{V1}/ncr-reports/{ncr_id}/photos", headers=user.headers,
+                          files=[("photos[]", item) for item in items])
+
+
+async def test_photos_are_added_to_an_open_report_within_its_limit(api, make_user, session_factory, store, admin):
+    inspector = await make_user("inspector")
+    report = ok(await raise_report(api, inspector, ncr_type_id(session_factory),
+                                   photos=[("first.png", PNG, "image/png")]), 201)
+    # a photo of a few megabytes is a photo, not a body over MAX_BODY_BYTES (1 MB)
+    large = JPEG + bytes(3 * 1024 * 1024)
+    added = ok(await add_photos(api, inspector, report["id"], [("crack.jpg", large, "image/jpeg"),
+                                                               ("side.webp", WEBP, "image/webp")]), 201)
+    assert len(added["photos"]) == 3
+    served = await api.get(added["photos"][1]["url"], headers=inspector.headers)
+    assert served.status_code == 200 and served.content == large
+
+    too_many = await add_photos(api, inspector, report["id"], [(f"p{i}.png", PNG, "image/png") for i in range(8)])
+    assert too_many.status_code == 400 and too_many.json()["error"] == "Invalid photo"
+    assert too_many.json()["reason"] == "p7.png: at most 10 photos per NCR"
+    not_a_photo = await add_photos(api, inspector, report["id"], [("notes.jpg", b"hello", "image/jpeg")])
+    assert not_a_photo.status_code == 400 and not_a_photo.json()["reason"].startswith("notes.jpg:")
+    assert len(ok(await api.get(f"{V1}/ncr-reports/{report['id']}", headers=inspector.headers))["photos"]) == 3
+    assert len([p for p in stored_files(store) if ".meta" not in p.parts]) == 3
+
+    ok(await api.post(f"{V1}/workflows/ncr_report/{report['id']}/transition/reject", headers=admin.headers))
+    closed = await add_photos(api, inspector, report["id"], [("late.png", PNG, "image/png")])
+    assert closed.status_code == 400 and closed.json()["error"] == "Cannot add photos"
+    missing = await add_photos(api, inspector, 999999, [("x.png", PNG, "image/png")])
+    assert missing.status_code == 404
+    assert len([p for p in stored_files(store) if ".meta" not in p.parts]) == 3
