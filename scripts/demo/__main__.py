@@ -5,8 +5,9 @@ Start the system with `make run` in another terminal first. The demo logs in as 
 its scenarios in order: the battery-pack console (scripts/demo/console.py: one user per console role, an SKU,
 a first batch built, tested at end-of-line and completed, so its workflows complete; a second batch left in
 progress with a pack waiting for QA, so its workflows keep running), procurement (scripts/demo/procurement.py)
-and multi-location stock (scripts/demo/stock.py: locations, deliveries with a price-variance NCR, issues,
-transfers, POB, a period closed and rolled forward, all under `/api`). What they share is scripts/demo/kit.py.
+multi-location stock (scripts/demo/stock.py: locations, deliveries with a price-variance NCR, issues,
+transfers, POB, a period closed and rolled forward, all under `/api`) and the ERP shop floor
+(scripts/demo/erp.py: dependent work orders, a failed first-piece inspection whose NCR goes to closed, an SPC chart). What they share is scripts/demo/kit.py.
 It ends with where to look: the API and the Temporal UI.
 
 Environment: API_URL (default http://127.0.0.1:$API_PORT), ADMIN_PASSWORD, TEMPORAL_UI_PORT.
@@ -26,6 +27,7 @@ import httpx
 
 from core.settings import DEV_ADMIN_PASSWORD, get_settings
 from scripts.demo.console import ConsoleResult, batch_workflow, pack_workflow, run_console
+from scripts.demo.erp import ErpResult, run_erp
 from scripts.demo.kit import V1, DemoError, Story, log_in
 from scripts.demo.procurement import ProcurementResult, run_procurement
 from scripts.demo.stock import StockResult, run_stock
@@ -40,6 +42,7 @@ class DemoResult(ConsoleResult):
     run_tag: str
     procurement: ProcurementResult
     stock: StockResult
+    erp: ErpResult
 
     @property
     def completed_workflow_ids(self) -> list[str]:
@@ -86,6 +89,10 @@ def tell_where_to_look(story: Story, result: DemoResult, api_url: str, temporal_
     story.line(f"  stock, completed: {', '.join(result.stock.completed_workflow_ids)}")
     story.line(f"  stock, running:   {', '.join(result.stock.running_workflow_ids)} (NCR SENT, waiting for the "
                f"supplier's credit)")
+    story.line(f"  ERP, completed: {', '.join(result.erp.completed_workflow_ids)}")
+    story.line(f"  ERP, running:   {', '.join(result.erp.running_workflow_ids)} (work order in progress)")
+    story.line(f"  ERP: GET {api_url}{V1}/work-orders/{result.erp.first_work_order_id}, "
+               f"{V1}/ncr-reports/{result.erp.ncr_id}, the SPC chart {result.erp.spc_png}")
     story.line()
     for line in result.stock.where_to_look(api_url):
         story.line(line)
@@ -122,8 +129,10 @@ async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, 
     console = await run_console(client, admin, tag, story)
     procurement = await run_procurement(client, admin, tag, story)
     stock = await run_stock(client, admin, tag, story)
-    result = DemoResult(**{**vars(console), "logins": console.logins + procurement.logins + stock.logins},
-                        run_tag=tag, procurement=procurement, stock=stock)
+    erp = await run_erp(client, admin, tag, story)
+    result = DemoResult(**{**vars(console),
+                           "logins": console.logins + procurement.logins + stock.logins + erp.logins},
+                        run_tag=tag, procurement=procurement, stock=stock, erp=erp)
     tell_where_to_look(story, result, api_url, temporal_ui_url or default_temporal_ui_url(), admin_username,
                        admin_password)
     out.flush()
