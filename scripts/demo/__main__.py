@@ -4,10 +4,11 @@ public REST API.
 Start the system with `make run` in another terminal first. The demo logs in as the bootstrap admin and runs
 its scenarios in order: the battery-pack console (scripts/demo/console.py: one user per console role, an SKU,
 a first batch built, tested at end-of-line and completed, so its workflows complete; a second batch left in
-progress with a pack waiting for QA, so its workflows keep running), procurement (scripts/demo/procurement.py)
+progress with a pack waiting for QA, so its workflows keep running), procurement (scripts/demo/procurement.py),
 multi-location stock (scripts/demo/stock.py: locations, deliveries with a price-variance NCR, issues,
 transfers, POB, a period closed and rolled forward, all under `/api`) and the ERP shop floor
-(scripts/demo/erp.py: dependent work orders, a failed first-piece inspection whose NCR goes to closed, an SPC chart). What they share is scripts/demo/kit.py.
+(scripts/demo/erp.py: dependent work orders, a failed first-piece inspection whose NCR goes to closed, an SPC
+chart). What they share is scripts/demo/kit.py.
 It ends with where to look: the API and the Temporal UI.
 
 Environment: API_URL (default http://127.0.0.1:$API_PORT), ADMIN_PASSWORD, TEMPORAL_UI_PORT.

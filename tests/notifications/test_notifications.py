@@ -63,6 +63,14 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
                       "NCR NCR-2026-004 was sent to Fresh Foods Co. on 2026-11-02T08:00:00Z and no credit has been "
                       "recorded yet.\nClaim value: SAR 127.50\nChase the supplier, then mark the NCR CREDITED (or "
                       "CLOSED if the claim is dropped)."),
+    "ncr_report_escalation": ({"ncr_number": "NCR-2026-042", "severity": "critical", "state": "under_review",
+                               "since": "2026-11-06T15:00:00Z", "assignee": "QC Manager",
+                               "comment": "Escalated to level 1 after 1 day(s)", "ncr_id": 234},
+                              "Escalated: NCR NCR-2026-042 (critical) is still under_review",
+                              "NCR NCR-2026-042 (critical) has been under_review since 2026-11-06T15:00:00Z, assigned "
+                              "to QC Manager. Escalated to level 1 after 1 day(s).
+"
+                              "Review it: /api/v1/ncr-reports/234"),
 }
 
 
