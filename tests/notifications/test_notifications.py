@@ -68,8 +68,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
                                "comment": "Escalated to level 1 after 1 day(s)", "ncr_id": 234},
                               "Escalated: NCR NCR-2026-042 (critical) is still under_review",
                               "NCR NCR-2026-042 (critical) has been under_review since 2026-11-06T15:00:00Z, assigned "
-                              "to QC Manager. Escalated to level 1 after 1 day(s).
-"
+                              "to QC Manager. Escalated to level 1 after 1 day(s).\n"
                               "Review it: /api/v1/ncr-reports/234"),
 }
 
