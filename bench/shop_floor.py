@@ -174,12 +174,10 @@ class ShopFloorBench(Bench):
             if response.status_code != 201:
                 raise BenchError(f"POST /ncr-reports answered {response.status_code}: {response.text[:300]}")
             ncrs.append(response.json()["id"])
-        per_client = [ncrs[c::clients] for c in range(clients)]
-        used = [0] * clients
+        waiting = iter(ncrs)  # each review takes the next NCR, whichever client runs it
 
-        async def op(c: int, _: int) -> None:
-            ncr_id = per_client[c][used[c]]
-            used[c] += 1
+        async def op(_: int, __: int) -> None:
+            ncr_id = next(waiting)
             answer = await call(self.http, "POST", f"{V1}/workflows/ncr_report/{ncr_id}/transition/review",
                                 self.users.admin, {"comment": "bench review"})
             if (answer["previous_state"], answer["current_state"]) != ("submitted", "under_review"):

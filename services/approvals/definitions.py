@@ -4,6 +4,7 @@ the state stays, e.g. `assign`, and optionally the `roles` that alone may perfor
 here instead of hard-coding them; a parsed definition is kept per process for as long as its row's version stands
 (an edit of the row must bump `version`). Also who gets the next task: the least loaded holder of a state's role."""
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,15 +90,21 @@ class Definition:
 
 
 _CACHE: dict[str, Definition] = {}
+_CHECKED: dict[str, float] = {}  # when the cached definition's version was last confirmed (monotonic seconds)
+RECHECK_SECONDS = 2.0  # an edited definition applies within this (a transition reads no row before then)
 
 
 def load(session: Session, entity_type: str) -> Definition:
-    """The definition of `entity_type` (404 when there is none); parsed once per version of its row."""
+    """The definition of `entity_type` (404 when there is none); parsed once per version of its row, its version
+    confirmed at most every RECHECK_SECONDS (a transition costs no statement for it in between)."""
+    cached = _CACHE.get(entity_type)
+    if cached is not None and time.monotonic() - _CHECKED.get(entity_type, 0.0) < RECHECK_SECONDS:
+        return cached
     current = session.execute(select(WorkflowDefinition.id, WorkflowDefinition.version)
                               .where(WorkflowDefinition.entity_type == entity_type)).first()
     if current is None:
         raise AppError("NOT_FOUND", 404, "Not found", f"No workflow definition for {entity_type}")
-    cached = _CACHE.get(entity_type)
+    _CHECKED[entity_type] = time.monotonic()
     if cached is not None and (cached.row_id, cached.version) == (current.id, current.version):
         return cached
     row = session.get_one(WorkflowDefinition, current.id)
