@@ -81,46 +81,21 @@ async def start(work_order_id: DbId, request: Request, client: TemporalDep, user
                       started_at=order.started_at, started_by=order.started_by)
 
 
-async def _move(code: str, work_order_id: int, request: Request, client: TemporalDep, user: Principal,
-                body: TransitionBody | None) -> WorkOrderOut:
-    await move_work_order(request, client, user, work_order_id, code, body or TransitionBody())
-    return await _read(request, work_order_id)
+def _transition_route(code: str) -> None:
+    """`POST /api/v1/work-orders/{id}/<code>`: the transition (as through the §6.4 endpoint), answering the work
+    order as it is after it."""
 
-
-@router.post("/{work_order_id}/release")
-async def release(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
-                  body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("release", work_order_id, request, client, user, body)
-
-
-@router.post("/{work_order_id}/complete")
-async def complete(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
+    async def move(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
                    body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("complete", work_order_id, request, client, user, body)
+        await move_work_order(request, client, user, work_order_id, code, body or TransitionBody())
+        return await _read(request, work_order_id)
+
+    router.post(f"/{{work_order_id}}/{code}", name=f"{code}_work_order", summary=f"{code.capitalize()} a work order",
+                response_model=WorkOrderOut)(move)
 
 
-@router.post("/{work_order_id}/hold")
-async def hold(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
-               body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("hold", work_order_id, request, client, user, body)
-
-
-@router.post("/{work_order_id}/resume")
-async def resume(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
-                 body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("resume", work_order_id, request, client, user, body)
-
-
-@router.post("/{work_order_id}/cancel")
-async def cancel(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
-                 body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("cancel", work_order_id, request, client, user, body)
-
-
-@router.post("/{work_order_id}/close")
-async def close(work_order_id: DbId, request: Request, client: TemporalDep, user: Principal = Viewer,
-                body: TransitionBody | None = None) -> WorkOrderOut:
-    return await _move("close", work_order_id, request, client, user, body)
+for _code in ("release", "complete", "hold", "resume", "cancel", "close"):
+    _transition_route(_code)
 
 
 async def _read(request: Request, work_order_id: int) -> WorkOrderOut:
