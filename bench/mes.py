@@ -29,15 +29,11 @@ figures as JSON to bench/results/mes-<timestamp>.json. Everything it started is 
 error (the temporary folder with the logs is kept on error).
 """
 
-import argparse
-import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,7 +43,6 @@ from bench.mes_seed import SeededProducts, SeededSpc, seed_materials, seed_produ
 from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
-    RESULTS_DIR,
     SETTLE_S,
     TX_FLOOR,
     UPDATE_FLOOR,
@@ -58,6 +53,7 @@ from bench.stack import (
     FloorCounts,
     Result,
     User,
+    against_floor_lines,
     call,
     connect_temporal,
     cpu_header,
@@ -67,11 +63,9 @@ from bench.stack import (
     find,
     login,
     machine,
-    out,
     postgres_settings,
     progress,
-    report_results,
-    run_in_stack,
+    run_benchmark,
     versions,
     wait_until_ready,
 )
@@ -280,13 +274,7 @@ def render(results: list[Result], info: dict[str, Any]) -> str:
              f"({pg['wal_sync_method']}); Temporal dev server as `make run` starts it; API: "
              f"{get_settings().api_workers} uvicorn process(es); worker: 1 process; closed-loop clients", ""]
     lines += table(results)
-    lines += ["", "against the bare-update floor of the same client count (CPU: all processes, ms per operation)",
-              f"  {'scenario':<{WIDTH}} {'clients':>7} {'p50 x':>7} {'p99 x':>7} {'CPU ms':>8} {'floor ms':>9} "
-              f"{'CPU x':>7} {'API ms':>7}"]
-    for row in info["against_floor"]:
-        lines.append(f"  {row['scenario']:<{WIDTH}} {row['clients']:>7} {row['p50_over_update_floor']:>7.2f} "
-                     f"{row['p99_over_update_floor']:>7.2f} {row['cpu_ms']:>8.2f} {row['floor_cpu_ms']:>9.2f} "
-                     f"{row['cpu_over_update_floor']:>7.2f} {row['api_cpu_ms']:>7.2f}")
+    lines += against_floor_lines(info["against_floor"], WIDTH)
     lines += ["", "CPU ms per operation (from /proc, 10 ms ticks; 'bench' is this process: the clients, and the "
               "floors' worker; busy% = all of it / (wall x nproc))", cpu_header(WIDTH)]
     cores = m["nproc"] or 1
@@ -362,35 +350,12 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
     return results, info
 
 
-def write_json(results: list[Result], info: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"mes-{stamp}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
-    payload = {"benchmark": "erp products and spc", "at": datetime.now(UTC).isoformat(), **info,
-               "results": [r.summary() for r in results]}
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.mes",
-                                     description="The ERP products' reads and writes and the SPC chart against the "
-                                                 "floor, in one run.")
-    parser.add_argument("--quick", action="store_true", help="small counts (200 products, 8 charts), for development")
-    config = QUICK if parser.parse_args(argv).quick else FULL
-    started = time.monotonic()
-
-    async def body(stack: BenchStack) -> tuple[list[Result], dict[str, Any]]:
-        return await run(stack, config)
-
-    answer = run_in_stack("bench-mes", body)
-    if answer is None:
-        return 1
-    results, info = answer
-    out(render(results, info))
-    path = write_json(results, info)
-    report_results(path, started)
-    return 0
+    return run_benchmark(argv, name="mes", benchmark="erp products and spc",
+                         description="The ERP products' reads and writes and the SPC chart against the floor, in one "
+                                     "run.",
+                         quick_help="small counts (200 products, 8 charts), for development", configs=(FULL, QUICK),
+                         run=run, render=render)
 
 
 if __name__ == "__main__":

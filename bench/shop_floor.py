@@ -21,12 +21,8 @@ CPU of all processes), CPU per operation per process, the machine and versions; 
 to bench/results/shop-floor-<timestamp>.json. Everything it started is stopped at the end, also on error.
 """
 
-import argparse
-import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +32,6 @@ from bench.mes_seed import seed_materials, seed_products
 from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
-    RESULTS_DIR,
     TX_FLOOR,
     UPDATE_FLOOR,
     Bench,
@@ -45,17 +40,16 @@ from bench.stack import (
     FloorCounts,
     Result,
     User,
+    against_floor_lines,
     call,
     connect_temporal,
     cpu_header,
     cpu_row,
     login,
     machine,
-    out,
     postgres_settings,
     progress,
-    report_results,
-    run_in_stack,
+    run_benchmark,
     versions,
     wait_until_ready,
 )
@@ -197,13 +191,7 @@ def render(results: list[Result], info: dict[str, Any]) -> str:
              f"`make run` starts it; API: {get_settings().api_workers} uvicorn process(es); worker: 1 process; "
              "closed-loop clients", ""]
     lines += table(results)
-    lines += ["", "against the bare-update floor of the same client count (CPU: all processes, ms per operation)",
-              f"  {'scenario':<40} {'clients':>7} {'p50 x':>7} {'p99 x':>7} {'CPU ms':>8} {'floor ms':>9} "
-              f"{'CPU x':>7} {'API ms':>7}"]
-    for row in info["against_floor"]:
-        lines.append(f"  {row['scenario']:<40} {row['clients']:>7} {row['p50_over_update_floor']:>7.2f} "
-                     f"{row['p99_over_update_floor']:>7.2f} {row['cpu_ms']:>8.2f} {row['floor_cpu_ms']:>9.2f} "
-                     f"{row['cpu_over_update_floor']:>7.2f} {row['api_cpu_ms']:>7.2f}")
+    lines += against_floor_lines(info["against_floor"], 40)
     lines += ["", "CPU ms per operation (from /proc, 10 ms ticks)", cpu_header(40)]
     lines += [cpu_row(r, m["nproc"] or 1, 40) for r in results if r.cpu_s]
     return "\n".join(lines)
@@ -240,33 +228,10 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
     return results, info
 
 
-def write_json(results: list[Result], info: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"shop-floor-{stamp}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
-    payload = {"benchmark": "erp shop floor", "at": datetime.now(UTC).isoformat(), **info,
-               "results": [r.summary() for r in results]}
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.shop_floor",
-                                     description="The ERP shop floor's writes against the floor, in one run.")
-    parser.add_argument("--quick", action="store_true", help="small counts, for development")
-    config = QUICK if parser.parse_args(argv).quick else FULL
-    started = time.monotonic()
-
-    async def body(stack: BenchStack) -> tuple[list[Result], dict[str, Any]]:
-        return await run(stack, config)
-
-    answer = run_in_stack("bench-shop-floor", body)
-    if answer is None:
-        return 1
-    results, info = answer
-    out(render(results, info))
-    report_results(write_json(results, info), started)
-    return 0
+    return run_benchmark(argv, name="shop-floor", benchmark="erp shop floor",
+                         description="The ERP shop floor's writes against the floor, in one run.",
+                         quick_help="small counts, for development", configs=(FULL, QUICK), run=run, render=render)
 
 
 if __name__ == "__main__":

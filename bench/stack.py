@@ -10,7 +10,9 @@ clients, percentiles, CPU per process from /proc, the floors, the machine and th
   temporary folder is kept on error, with the logs).
 """
 
+import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -21,6 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -524,3 +527,53 @@ def verdict(ok: bool) -> str:
 
 def find(results: list[Result], scenario: str, clients: int) -> Result:
     return next(r for r in results if r.scenario == scenario and r.clients == clients)
+
+
+# --- what the ERP benchmarks share ---------------------------------------------------------------------------
+
+def against_floor_lines(rows: list[dict[str, Any]], width: int) -> list[str]:
+    """The table of each scenario against the bare-update floor of the same client count."""
+    lines = ["", "against the bare-update floor of the same client count (CPU: all processes, ms per operation)",
+             f"  {'scenario':<{width}} {'clients':>7} {'p50 x':>7} {'p99 x':>7} {'CPU ms':>8} {'floor ms':>9} "
+             f"{'CPU x':>7} {'API ms':>7}"]
+    for row in rows:
+        lines.append(f"  {row['scenario']:<{width}} {row['clients']:>7} {row['p50_over_update_floor']:>7.2f} "
+                     f"{row['p99_over_update_floor']:>7.2f} {row['cpu_ms']:>8.2f} {row['floor_cpu_ms']:>9.2f} "
+                     f"{row['cpu_over_update_floor']:>7.2f} {row['api_cpu_ms']:>7.2f}")
+    return lines
+
+
+def write_results(name: str, benchmark: str, results: list[Result], info: dict[str, Any]) -> Path:
+    """The run's figures as JSON: bench/results/<name>-<timestamp>[-quick].json."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    path = RESULTS_DIR / f"{name}-{now:%Y%m%dT%H%M%SZ}{'-quick' if info['config']['name'] == 'quick' else ''}.json"
+    payload = {"benchmark": benchmark, "at": now.isoformat(), **info, "results": [r.summary() for r in results]}
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
+C = TypeVar("C")
+
+
+def run_benchmark(argv: list[str] | None, *, name: str, benchmark: str, description: str, quick_help: str,
+                  configs: tuple[C, C],
+                  run: Callable[[BenchStack, C], Coroutine[Any, Any, tuple[list[Result], dict[str, Any]]]],
+                  render: Callable[[list[Result], dict[str, Any]], str]) -> int:
+    """`python -m bench.<name> [--quick]`: the run on a stack of its own (`configs`: full, quick), its figures
+    printed and written as JSON."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name.replace('-', '_')}", description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    config = configs[1] if parser.parse_args(argv).quick else configs[0]
+    started = time.monotonic()
+
+    async def body(stack: BenchStack) -> tuple[list[Result], dict[str, Any]]:
+        return await run(stack, config)
+
+    answer = run_in_stack(f"bench-{name}", body)
+    if answer is None:
+        return 1
+    results, info = answer
+    out(render(results, info))
+    report_results(write_results(name, benchmark, results, info), started)
+    return 0
