@@ -42,18 +42,15 @@ from bench.stack import (
     User,
     against_floor_lines,
     call,
-    connect_temporal,
     cpu_header,
     cpu_row,
-    login,
     machine,
     postgres_settings,
     progress,
     run_benchmark,
+    serving,
     versions,
-    wait_until_ready,
 )
-from bench.stack import create_users as create_users_with_roles
 from core.settings import get_settings
 
 V1 = "/api/v1"
@@ -198,14 +195,7 @@ def render(results: list[Result], info: dict[str, Any]) -> str:
 
 
 async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str, Any]]:
-    stack.start_servers()
-    user_ids = create_users_with_roles(stack.database_url, USER_SPECS)
-    stack.start_services()
-    await connect_temporal(stack)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=30) as http:
-        await wait_until_ready(http)
-        logged_in = [await login(http, user_ids[name], name) for name, _, _ in USER_SPECS]
+    async with serving(stack, USER_SPECS) as (http, logged_in):
         users = Users(logged_in[0], logged_in[1], logged_in[2:])
         tag = f"{int(time.time()) % 100000:05d}"
         materials = seed_materials(stack.database_url, tag, 500)

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -554,6 +555,21 @@ def write_results(name: str, benchmark: str, results: list[Result], info: dict[s
 
 
 C = TypeVar("C")
+
+
+@asynccontextmanager
+async def serving(stack: BenchStack, user_specs: list[tuple[str, str, bool]]) -> AsyncIterator[
+        tuple[httpx.AsyncClient, list[User]]]:
+    """The stack started (servers, then `user_specs` created, then the worker and the API), and an HTTP client on
+    its API with those users logged in, in order."""
+    stack.start_servers()
+    user_ids = create_users(stack.database_url, user_specs)
+    stack.start_services()
+    await connect_temporal(stack)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=30) as http:
+        await wait_until_ready(http)
+        yield http, [await login(http, user_ids[name], name) for name, _, _ in user_specs]
 
 
 def run_benchmark(argv: list[str] | None, *, name: str, benchmark: str, description: str, quick_help: str,
