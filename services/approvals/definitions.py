@@ -2,23 +2,20 @@
 (each owned by a role, some final) and the transitions between them (`from` states, the `to` state or none when
 the state stays, e.g. `assign`, and optionally the `roles` that alone may perform it). Lifecycles read their rules
 here instead of hard-coding them; a parsed definition is kept per process for as long as its row's version stands
-(an edit of the row must bump `version`). Also who gets the next task: the least loaded holder of a state's role."""
+(an edit of the row must bump `version`). Who gets a state's task is the entity's area's choice (NCR reports:
+services/quality/assignees.py)."""
 
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from core.permissions import parse_role
 from models.approvals import WorkflowDefinition
 from models.identity import User
-
-NCR_REPORT = "ncr_report"
-# The NCR table, by name: the NCR reports live in a higher area (quality) than this engine.
-_NCRS = table("non_conformances", column("id"), column("kind"), column("status"), column("current_assignee_id"))
 
 
 @dataclass(frozen=True)
@@ -137,16 +134,6 @@ def holds_role(user: User, role: str | None) -> bool:
     return role is not None and user.is_active and _role(user.role) == _role(role)
 
 
-def least_loaded_assignee(session: Session, role: str | None, *, excluding_ncr_id: int | None = None) -> int | None:
-    """The active holder of `role` with the fewest open ERP NCR reports assigned to them (ties: the lowest id;
-    `excluding_ncr_id`: a report being reassigned does not count), or None when nobody holds it."""
-    wanted = _role(role)
-    if wanted is None:
-        return None
-    open_states = load(session, NCR_REPORT).open_states()
-    workload = (select(func.count()).select_from(_NCRS)
-                .where(_NCRS.c.current_assignee_id == User.id, _NCRS.c.kind == "erp",
-                       _NCRS.c.status.in_(open_states), _NCRS.c.id != (excluding_ncr_id or 0))
-                .correlate(User).scalar_subquery())
-    return session.scalar(select(User.id).where(func.lower(User.role) == wanted, User.is_active.is_(True))
-                          .order_by(workload, User.id).limit(1))
+def role_key(value: str | None) -> str | None:
+    """A role as definitions hold it (lower case, any contract's spelling)."""
+    return _role(value)

@@ -18,6 +18,7 @@ from services import audit, notifications
 from services.approvals import definitions
 from services.approvals.definitions import Definition
 from services.identity import people
+from services.quality.assignees import least_loaded_assignee
 from services.quality.ncr_report_reads import by_id
 from services.quality.ncr_types import field_refusal
 
@@ -94,7 +95,7 @@ def _assignee_for(session: Session, definition: Definition, report: NonConforman
         return _named_assignee(session, request.assignee_id, definition.role_of(report.status))
     if definition.is_final(target):
         return None
-    return definitions.least_loaded_assignee(session, definition.role_of(target), excluding_ncr_id=report.id)
+    return least_loaded_assignee(session, definition.role_of(target), excluding_ncr_id=report.id)
 
 
 def _named_assignee(session: Session, user_id: int | None, role: str | None) -> int:

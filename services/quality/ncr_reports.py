@@ -19,6 +19,7 @@ from models.quality import NcrPhoto, NcrType, NonConformance
 from services import audit
 from services.approvals import definitions
 from services.quality import photos as ncr_photos
+from services.quality.assignees import least_loaded_assignee
 from services.quality.ncr_report_reads import KIND, by_id
 from services.quality.ncr_types import field_refusal, type_by_id, type_named
 
@@ -55,7 +56,7 @@ def open_report(session: Session, *, actor_id: int | None, ncr_type: NcrType, se
         raise field_refusal("work_order_id", f"Work order {work_order_id} not found")
     definition = definitions.load(session, NCR_REPORT)
     state, now = definition.initial_state, utcnow()
-    assignee = definitions.least_loaded_assignee(session, definition.role_of(state))
+    assignee = least_loaded_assignee(session, definition.role_of(state))
     report = NonConformance(ncr_number=provisional("NCR"), kind=KIND, status=state, title=_title(description),
                             description=description, ncr_type_id=ncr_type.id, severity=severity,
                             work_order_id=work_order_id, created_by_id=actor_id, current_assignee_id=assignee,

@@ -15,6 +15,7 @@ from models.identity import User
 from models.quality import NonConformance
 from services.approvals import definitions
 from services.quality import ncr_reports
+from services.quality.assignees import least_loaded_assignee
 from tests.conftest import unique
 from tests.quality.helpers import (
     JPEG,
@@ -211,7 +212,7 @@ async def test_least_loaded_holder_gets_the_task(session_factory):
     """Inside one transaction that is rolled back: only this test's users hold the role."""
     with session_factory() as session:
         session.execute(update(User).where(func.lower(User.role) == "supervisor").values(is_active=False))
-        assert definitions.least_loaded_assignee(session, "SUPERVISOR") is None
+        assert least_loaded_assignee(session, "SUPERVISOR") is None
         busy, idle = _user(session, "supervisor"), _user(session, "Supervisor")
         _user(session, "supervisor", active=False)
         session.add(NonConformance(ncr_number=unique("NCR-T"), kind="erp", status="approved", title="open",
@@ -219,11 +220,11 @@ async def test_least_loaded_holder_gets_the_task(session_factory):
         session.add(NonConformance(ncr_number=unique("NCR-T"), kind="erp", status="closed", title="done",
                                    current_assignee_id=idle))
         session.flush()
-        assert definitions.least_loaded_assignee(session, "supervisor") == idle  # closed ones do not count
+        assert least_loaded_assignee(session, "supervisor") == idle  # closed ones do not count
         session.add(NonConformance(ncr_number=unique("NCR-T"), kind="erp", status="in_progress", title="open",
                                    current_assignee_id=idle))
         session.flush()
-        assert definitions.least_loaded_assignee(session, "supervisor") == min(busy, idle)  # a tie: the lowest id
+        assert least_loaded_assignee(session, "supervisor") == min(busy, idle)  # a tie: the lowest id
         session.rollback()
 
 
