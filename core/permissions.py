@@ -131,11 +131,24 @@ class Perm(StrEnum):
     VIEW_NCR_REPORTS = "quality.view_ncr_reports"
     RAISE_NCR_REPORTS = "quality.raise_ncr_reports"
     MANAGE_NCR_TYPES = "quality.manage_ncr_types"
+    # ERP equipment, shifts, maintenance, traceability (issue 13)
+    VIEW_EQUIPMENT = "mes.view_equipment"  # plants, machines, downtime, shifts, PM, maintenance metrics, trace
+    MANAGE_EQUIPMENT = "mes.manage_equipment"  # plants, machines, downtime reasons, shifts
+    SET_MACHINE_STATUS = "mes.set_machine_status"
+    LOG_DOWNTIME = "mes.log_downtime"
+    LOG_HANDOVERS = "mes.log_handovers"
+    MANAGE_PM = "mes.manage_pm"  # PM schedules, PM work orders
+    WORK_PM = "mes.work_pm"  # a PM work order's checklist and transitions (as its assignee)
+    MANAGE_LOTS = "mes.manage_lots"
+    GENERATE_SERIALS = "mes.generate_serials"
+    RECORD_CONSUMPTION = "mes.record_consumption"
+    MANAGE_SHIPMENTS = "mes.manage_shipments"  # customers, shipments
+    RAISE_RECALLS = "quality.raise_recalls"
 
 
 P = Perm
 _AEROSPACE_VIEW = {P.VIEW_MATERIALS, P.VIEW_PARTS}
-_SHOP_FLOOR_VIEW = {P.VIEW_PRODUCTS, P.VIEW_SHOP_FLOOR, P.VIEW_NCR_REPORTS}
+_SHOP_FLOOR_VIEW = {P.VIEW_PRODUCTS, P.VIEW_SHOP_FLOOR, P.VIEW_NCR_REPORTS, P.VIEW_EQUIPMENT}
 _STOCK_SUPERVISION = {P.STOCK_VIEW, P.STOCK_POST, P.STOCK_ALL_LOCATIONS, P.STOCK_APPROVE, P.STOCK_MANAGE_NCRS,
                       P.STOCK_RECONCILE, P.STOCK_CONSOLIDATED}
 
@@ -144,11 +157,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         *_AEROSPACE_VIEW, P.VIEW_SUPPLIERS, P.VIEW_INVENTORY, P.MANAGE_ORDERS, P.VIEW_CERTIFICATIONS,
         P.APPROVE_WORKFLOWS, P.VIEW_REPORTS, P.MANAGE_PROJECTS, P.VIEW_AUDIT_LOGS, P.VIEW_USERS,
         P.PO_CANCEL, P.PO_RECEIVE, P.PO_INSPECT, P.PO_VIEW, P.VIEW_PRODUCTS, P.MANAGE_PRODUCTS,
-        *_SHOP_FLOOR_VIEW, P.MANAGE_WORK_ORDERS,
+        *_SHOP_FLOOR_VIEW, P.MANAGE_WORK_ORDERS, P.MANAGE_EQUIPMENT, P.MANAGE_SHIPMENTS,
     }),
     Role.STORE: frozenset({
         *_AEROSPACE_VIEW, P.MANAGE_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS, P.STOCKTAKE,
-        P.VIEW_ORDERS, P.MANAGE_BARCODES, P.PO_RECEIVE, P.PO_VIEW,
+        P.VIEW_ORDERS, P.MANAGE_BARCODES, P.PO_RECEIVE, P.PO_VIEW, P.MANAGE_LOTS,
     }),
     Role.PURCHASE: frozenset({
         *_AEROSPACE_VIEW, P.MANAGE_SUPPLIERS, P.MANAGE_ORDERS, P.VIEW_INVENTORY, P.CREATE_REQUISITIONS,
@@ -175,17 +188,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SUPERVISOR: frozenset({P.SKU_CREATE, P.BATCH_COMPLETE, P.VIEW_AUDIT_LOGS, P.APPROVE_WORKFLOWS,
                                 *_STOCK_SUPERVISION, P.VIEW_PRODUCTS, P.MANAGE_PRODUCTS, *_SHOP_FLOOR_VIEW,
                                 P.MANAGE_WORK_ORDERS, P.START_WORK_ORDERS, P.LOG_PRODUCTION,
-                                P.RAISE_NCR_REPORTS}),
+                                P.RAISE_NCR_REPORTS, P.MANAGE_EQUIPMENT, P.SET_MACHINE_STATUS, P.LOG_DOWNTIME,
+                                P.LOG_HANDOVERS, P.MANAGE_PM, P.WORK_PM, P.MANAGE_LOTS, P.GENERATE_SERIALS,
+                                P.RECORD_CONSUMPTION, P.MANAGE_SHIPMENTS}),
     Role.VIEW_ONLY: frozenset({*_AEROSPACE_VIEW, P.VIEW_REPORTS, *_SHOP_FLOOR_VIEW}),
     Role.OPERATOR: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECORD_USAGE, P.STOCK_VIEW, P.STOCK_POST,
-                              *_SHOP_FLOOR_VIEW, P.START_WORK_ORDERS, P.LOG_PRODUCTION}),
+                              *_SHOP_FLOOR_VIEW, P.START_WORK_ORDERS, P.LOG_PRODUCTION, P.SET_MACHINE_STATUS,
+                              P.LOG_DOWNTIME, P.LOG_HANDOVERS, P.GENERATE_SERIALS, P.RECORD_CONSUMPTION}),
     Role.INSPECTOR: frozenset({P.VIEW_MATERIALS, P.QUALITY_CHECKS, *_SHOP_FLOOR_VIEW, P.LOG_INSPECTIONS,
                                P.RAISE_NCR_REPORTS}),
-    Role.MAINTENANCE: frozenset({P.VIEW_MATERIALS, *_SHOP_FLOOR_VIEW}),
-    Role.WAREHOUSE: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS}),
+    Role.MAINTENANCE: frozenset({P.VIEW_MATERIALS, *_SHOP_FLOOR_VIEW, P.SET_MACHINE_STATUS, P.LOG_DOWNTIME,
+                                 P.MANAGE_PM, P.WORK_PM}),
+    Role.WAREHOUSE: frozenset({P.VIEW_MATERIALS, P.VIEW_INVENTORY, P.RECEIVE_MATERIALS, P.ISSUE_MATERIALS,
+                               P.MANAGE_LOTS, P.MANAGE_SHIPMENTS, P.VIEW_EQUIPMENT}),
     Role.QUALITY_MANAGER: frozenset({P.VIEW_MATERIALS, P.QUALITY_CHECKS, P.MANAGE_QA, *_SHOP_FLOOR_VIEW,
                                      P.MANAGE_INSPECTION_PLANS, P.LOG_INSPECTIONS, P.RAISE_NCR_REPORTS,
-                                     P.MANAGE_NCR_TYPES}),
+                                     P.MANAGE_NCR_TYPES, P.RAISE_RECALLS}),
     Role.MATERIALS_WRITE: frozenset({P.VIEW_MATERIALS, P.MANAGE_MATERIALS}),
 }
 

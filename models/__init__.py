@@ -32,6 +32,26 @@ from models.mes import (
     WorkOrder,
     WorkOrderDependency,
 )
+from models.mes.equipment import (
+    DowntimeEvent,
+    DowntimeReason,
+    Machine,
+    MachineStatusChange,
+    Plant,
+    Shift,
+    ShiftHandover,
+)
+from models.mes.maintenance import PmChecklistItem, PmSchedule, PmWorkOrder
+from models.mes.traceability import (
+    Customer,
+    Lot,
+    MaterialConsumption,
+    ProductSerial,
+    RecallNotice,
+    RecallReport,
+    Shipment,
+    ShipmentItem,
+)
 from models.notifications import Notification
 from models.operations import (
     AppliedOperation,
@@ -92,4 +112,9 @@ __all__ += [
     "InspectionCharacteristic", "InspectionLog", "InspectionMeasurement", "InspectionPlan", "InspectionPoint",
     "NcrPhoto", "NcrType", "ProductionLog", "WorkOrder", "WorkOrderDependency", "WorkflowDefinition",
     "WorkflowTransition",
+]
+__all__ += [
+    "Customer", "DowntimeEvent", "DowntimeReason", "Lot", "Machine", "MachineStatusChange", "MaterialConsumption",
+    "Plant", "PmChecklistItem", "PmSchedule", "PmWorkOrder", "ProductSerial", "RecallNotice", "RecallReport",
+    "Shift", "ShiftHandover", "Shipment", "ShipmentItem",
 ]
