@@ -6,6 +6,8 @@ Create Date: 2026-12-08 02:32:01.292551
 """
 from collections.abc import Sequence
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -26,9 +28,32 @@ DOWNTIME_REASONS = [
     ("no_demand", "No Demand", True),
 ]
 
+PM_WORK_ORDER_DEFINITION = {
+    "states": [
+        {"code": "planned", "name": "Planned", "role": "maintenance", "final": False},
+        {"code": "in_progress", "name": "In progress", "role": "maintenance", "final": False},
+        {"code": "completed", "name": "Completed", "role": None, "final": True},
+        {"code": "cancelled", "name": "Cancelled", "role": None, "final": True},
+    ],
+    "transitions": [
+        {"code": "start", "name": "Start", "from": ["planned"], "to": "in_progress"},
+        {"code": "complete", "name": "Complete", "from": ["in_progress"], "to": "completed"},
+        {"code": "cancel", "name": "Cancel", "from": ["planned", "in_progress"], "to": "cancelled",
+         "roles": ["supervisor", "admin"]},
+        {"code": "assign", "name": "Assign", "from": ["planned", "in_progress"], "to": None,
+         "roles": ["supervisor", "admin"]},
+    ],
+}
+
 
 def _seed() -> None:
     connection = op.get_bind()
+    connection.execute(
+        sa.text("INSERT INTO workflow_definitions (uid, entity_type, name, initial_state, states, transitions) "
+                "VALUES (gen_random_uuid(), 'pm_work_order', 'PM work order', 'planned', "
+                "CAST(:states AS jsonb), CAST(:transitions AS jsonb))"),
+        {"states": json.dumps(PM_WORK_ORDER_DEFINITION["states"]),
+         "transitions": json.dumps(PM_WORK_ORDER_DEFINITION["transitions"])})
     for code, name, planned in DOWNTIME_REASONS:
         connection.execute(sa.text("INSERT INTO downtime_reasons (uid, code, name, is_planned, is_active) "
                                    "VALUES (gen_random_uuid(), :code, :name, :planned, true)"),
