@@ -139,6 +139,15 @@ class TransitionRequest(BaseModel):
     op_key: str = ""
 
 
+class DefinedMove(BaseModel):
+    """A transition a lifecycle held as data allows from its current state: the roles that alone may take it
+    (None: the task's assignee), and whether it only hands the task to someone (`assign`: it needs
+    `assignee_id`)."""
+
+    roles: list[str] | None = None
+    assigns: bool = False
+
+
 class TransitionResult(BaseModel):
     """What a transition did: the contract's 200 body by ids (the API adds the names)."""
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from dto.activity import ActivityRef
-from dto.approvals import TransitionRequest, TransitionResult
+from dto.approvals import DefinedMove, TransitionRequest, TransitionResult
 
 NCR_REPORT = "ncr_report"  # the entity type: of the workflow definition, the transition history, the audit trail
 SUBMIT = "submit"  # the history's first entry: the report raised
@@ -32,14 +32,6 @@ def work_order_workflow_id(work_order_id: int) -> str:
     return f"work-order-{work_order_id}"
 
 
-class NcrMove(BaseModel):
-    """A transition allowed from the current state: the roles that alone may take it (None: the assignee), and
-    whether it only hands the task to someone (`assign`: it needs `assignee_id`)."""
-
-    roles: list[str] | None = None
-    assigns: bool = False
-
-
 class NcrReportState(BaseModel):
     """What the lifecycle knows of its report; every effect answers it fresh from the database."""
 
@@ -54,7 +46,7 @@ class NcrReportState(BaseModel):
     work_order_id: int | None
     escalation_level: int
     version: int
-    moves: dict[str, NcrMove]
+    moves: dict[str, DefinedMove]
 
 
 class NcrReportInput(BaseModel):

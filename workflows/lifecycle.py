@@ -1,5 +1,6 @@
 """What every lifecycle workflow shares: running an effect, rejecting a transition, showing itself."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -8,9 +9,10 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core.permissions import Perm, has_permission
+    from core.permissions import Perm, has_permission, is_admin_equivalent, parse_role
     from core.search_attributes import ENTITY_ID, ENTITY_STATUS, ENTITY_TYPE, PENDING_ROLE
     from dto.activity import ActivityRef
+    from dto.approvals import DefinedMove, TransitionRequest
     from dto.identity import Actor
 
 A = TypeVar("A")
@@ -57,6 +59,34 @@ def require_state(current: str, allowed: tuple[str, ...], entity: str, entity_id
     if current not in allowed:
         raise violation(f"Cannot {action} {entity} {entity_id} in status {current}", id=entity_id, status=current,
                         allowed_from=list(allowed), action=action)
+
+
+def denied(reason: str) -> ApplicationError:
+    """The ERP's 403 `{"error": "Not authorized", "reason": …}`."""
+    return ApplicationError("Not authorized", reason, type="ACCESS_DENIED", non_retryable=True)
+
+
+def check_defined_move(request: TransitionRequest, state: str, moves: Mapping[str, DefinedMove],
+                       assignee_id: int | None, assignee_name: str | None, label: str) -> DefinedMove:
+    """A transition of a lifecycle held as data (manufacturing-erp.md §6.4): allowed from `state` (else 400 naming
+    the allowed codes); taken by an admin-equivalent, a holder of one of the move's roles when it lists some, else
+    the task's assignee only (403 naming who has it); an assignment names its assignee."""
+    move = moves.get(request.code)
+    if move is None:
+        raise ApplicationError("Invalid transition", f"Cannot {request.code} from {state}; allowed: "
+                               f"{', '.join(moves) or 'none'}", type="INVALID_STATUS", non_retryable=True)
+    actor = request.actor
+    if not is_admin_equivalent(actor.role, actor.is_superuser):
+        if move.roles is not None:
+            role = parse_role(actor.role)
+            if role is None or role.value not in move.roles:
+                raise denied(f"Only {' or '.join(move.roles)} may {request.code} this {label}")
+        elif actor.id != assignee_id:
+            raise denied(f"This task is assigned to {assignee_name or 'nobody'}, not you")
+    if move.assigns and request.assignee_id is None:
+        raise ApplicationError(f"assignee_id is required to {request.code}", {"field": "assignee_id"},
+                               type="VALIDATION_ERROR", non_retryable=True)
+    return move
 
 
 def show(entity_type: str, entity_id: int, status: str, details: str, *, pending_role: str | None = None,

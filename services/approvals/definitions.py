@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import AppError
 from core.permissions import parse_role
+from dto.approvals import DefinedMove
 from models.approvals import WorkflowDefinition
 from models.identity import User
 
@@ -74,6 +75,11 @@ class Definition:
     def is_final(self, state: str) -> bool:
         rule = self.state(state)
         return bool(rule and rule.final)
+
+    def moves_from(self, state: str) -> dict[str, DefinedMove]:
+        """What a lifecycle keeps of the moves allowed from `state` (to check who may take them)."""
+        return {code: DefinedMove(roles=list(rule.roles) if rule.roles is not None else None, assigns=rule.assigns)
+                for code in self.allowed_from(state) if (rule := self.transition(code))}
 
     def open_states(self) -> list[str]:
         return [s.code for s in self.states if not s.final]

@@ -10,7 +10,7 @@ from core.errors import AppError
 from core.permissions import ADMIN_EQUIVALENTS
 from core.timeutil import iso_z, utcnow
 from dto.approvals import TransitionRequest, TransitionResult
-from dto.quality import ESCALATE, NCR_REPORT, NcrMove, NcrReportEscalation, NcrReportMoved, NcrReportState
+from dto.quality import ESCALATE, NCR_REPORT, NcrReportEscalation, NcrReportMoved, NcrReportState
 from models.approvals import WorkflowTransition
 from models.identity import User
 from models.quality import NonConformance
@@ -34,8 +34,7 @@ def current_state(session: Session, ncr_id: int) -> NcrReportState:
 
 def state_of(session: Session, report: NonConformance, definition: Definition) -> NcrReportState:
     """The small state the lifecycle keeps: where the report is, who has it, and what may happen next."""
-    moves = {code: NcrMove(roles=list(rule.roles) if rule.roles is not None else None, assigns=rule.assigns)
-             for code in definition.allowed_from(report.status) if (rule := definition.transition(code))}
+    moves = definition.moves_from(report.status)
     assignee = people(session, [report.current_assignee_id]).get(report.current_assignee_id or 0)
     return NcrReportState(ncr_id=report.id, ncr_number=report.ncr_number, state=report.status,
                           final=definition.is_final(report.status), role=definition.role_of(report.status),

@@ -18,7 +18,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from core.permissions import is_admin_equivalent, parse_role
     from dto.approvals import TransitionRequest, TransitionResult
     from dto.quality import (
         APPROVED,
@@ -28,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         LOAD_NCR_REPORT,
         NCR_REPORT,
         TRANSITION_NCR_REPORT,
-        NcrMove,
         NcrReportEscalation,
         NcrReportInput,
         NcrReportMoved,
@@ -36,13 +34,9 @@ with workflow.unsafe.imports_passed_through():
         NcrReportState,
         work_order_workflow_id,
     )
-    from workflows.lifecycle import continue_as_new_due, effect, op_key, show
+    from workflows.lifecycle import check_defined_move, continue_as_new_due, effect, op_key, show
 
 DEFAULT_SLA_SECONDS = 3 * 86400
-
-
-def denied(reason: str) -> ApplicationError:
-    return ApplicationError("Not authorized", reason, type="ACCESS_DENIED", non_retryable=True)
 
 
 @workflow.defn(name="NcrReport")
@@ -142,28 +136,7 @@ class NcrReportWorkflow:
 
     def _check(self, request: TransitionRequest) -> None:
         state = self._state
-        move = state.moves.get(request.code)
-        if move is None:
-            raise ApplicationError("Invalid transition", f"Cannot {request.code} from {state.state}; allowed: "
-                                   f"{', '.join(state.moves) or 'none'}", type="INVALID_STATUS", non_retryable=True)
-        self._check_actor(request, move)
-        if move.assigns and request.assignee_id is None:
-            raise ApplicationError(f"assignee_id is required to {request.code}", {"field": "assignee_id"},
-                                   type="VALIDATION_ERROR", non_retryable=True)
-
-    def _check_actor(self, request: TransitionRequest, move: NcrMove) -> None:
-        """Admin-equivalents may take any move; a move limited to roles needs one of them; any other move, the
-        report's assignee."""
-        actor = request.actor
-        if is_admin_equivalent(actor.role, actor.is_superuser):
-            return
-        if move.roles is not None:
-            role = parse_role(actor.role)
-            if role is None or role.value not in move.roles:
-                raise denied(f"Only {' or '.join(move.roles)} may {request.code} this NCR report")
-            return
-        if actor.id != self._state.assignee_id:
-            raise denied(f"This task is assigned to {self._state.assignee_name or 'nobody'}, not you")
+        check_defined_move(request, state.state, state.moves, state.assignee_id, state.assignee_name, "NCR report")
 
     def _moved(self, moved: NcrReportMoved) -> None:
         self.now = moved.now
