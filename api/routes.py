@@ -6,7 +6,7 @@ from api import audit, health, workflow_transitions
 from api.approvals import inbox, instances, workflow_definitions
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
-from api.mes import inspections, production_logs, products, spc_charts, work_orders
+from api.mes import inspections, pm_schedules, pm_work_orders, production_logs, products, spc_charts, work_orders
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
 from api.quality import files, ncr_reports, ncr_types
@@ -40,8 +40,9 @@ ROUTERS = [
     materials.router, parts.router, suppliers.router, certifications.router,
     # procurement: inventory, purchase orders, goods receipts, the contract's simple orders
     inventory.router, purchase_orders.router, goods_receipts.router, orders.router,
-    # mes: the ERP contract's manufacturing (products and routings so far); its named transitions (§6.4)
+    # mes: the ERP contract's manufacturing, equipment and maintenance; its named transitions (§6.4)
     products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
+    pm_schedules.router, pm_work_orders.router,
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,

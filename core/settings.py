@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 60  # per session (or per client address before sign-in); 0 = off
     transfer_approval_sla_seconds: int = 86400
     ncr_follow_up_seconds: int = 7 * 86400
+    pm_check_seconds: int = 86400  # how often each PM schedule's Temporal Schedule checks for a due PM
+    pm_overdue_reminder_seconds: int = 86400  # a PM work order past its date: the supervisors hear again after
     period_close_chunk_size: int = 500  # stock rows snapshotted per activity of a period close
 
     # ERP NCR reports (issue 12 §3): an open NCR report left this long in one state escalates to the admins (again
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     erp_ncr_sla_seconds_minor: int = 7 * 86400
     erp_ncr_photo_max_bytes: int = 10 * 1024 * 1024
     erp_ncr_max_photos: int = 10
+    # ERP equipment (issue 13): MTBF and MTTR in a logged downtime event's answer cover this many days back; a shift
+    # handover nobody acknowledges within this many seconds reminds the supervisors (fixed when its lifecycle starts).
+    maintenance_metrics_days: int = 90
+    shift_handover_ack_seconds: int = 3600
     # The object store of uploaded files: a directory under DATA_DIR (`objects/`) unless OBJECT_STORE_URL names an
     # S3-compatible endpoint (MinIO in docker-compose.yml).
     object_store_url: str | None = None

@@ -39,7 +39,7 @@ class PmWorkOrder(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "pm_work_orders"
     __table_args__ = (UniqueConstraint("pm_schedule_id", "scheduled_date", name="uq_pm_work_orders_schedule_date"),)
 
-    work_order_number: Mapped[str] = mapped_column(String(30), unique=True)
+    work_order_number: Mapped[str] = mapped_column(String(40), unique=True)  # a provisional one is 35 long
     pm_schedule_id: Mapped[int | None] = mapped_column(ForeignKey("pm_schedules.id", ondelete="SET NULL"),
                                                        index=True)
     machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"), index=True)

@@ -260,7 +260,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_downtime_events_machine_started', 'downtime_events', ['machine_id', 'started_at'], unique=False)
     op.create_table('pm_work_orders',
-    sa.Column('work_order_number', sa.String(length=30), nullable=False),
+    sa.Column('work_order_number', sa.String(length=40), nullable=False),
     sa.Column('pm_schedule_id', sa.Integer(), nullable=True),
     sa.Column('machine_id', sa.Integer(), nullable=False),
     sa.Column('pm_type', sa.String(length=50), nullable=False),
