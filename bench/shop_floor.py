@@ -14,7 +14,11 @@ then measures at 1 and at 16 concurrent closed-loop clients, each client on its 
 4. `POST /api/v1/workflows/work_order/{id}/transition/{hold|resume}` alternately: one update of the lifecycle
    with one local activity each (the §6.4 endpoint);
 5. `POST /api/v1/workflows/ncr_report/{id}/transition/review` on NCRs raised for it (one update each; the
-   assignee check, the next assignee's choice, history and audit in its one transaction).
+   assignee check, the next assignee's choice, history and audit in its one transaction);
+6. `POST /api/v1/workflows/pm_work_order/{id}/transition/assign` (a supervisor hands each client's PM work order
+   between two technicians: one update each);
+7. `GET /api/v1/pm-schedules?machine_id=` a page of the machine's 50 PM schedules, each with its due date and
+   status computed.
 
 Every answer is checked. Prints each scenario against the bare-update floor of the same client count (p50, p99,
 CPU of all processes), CPU per operation per process, the machine and versions; writes the same figures as JSON
@@ -23,9 +27,11 @@ to bench/results/shop-floor-<timestamp>.json. Everything it started is stopped a
 
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 
 from bench.mes import against_floor, table
 from bench.mes_seed import seed_materials, seed_products
@@ -60,9 +66,13 @@ CREATE = "POST /work-orders (lifecycle start)"
 LOG = "POST /production-logs (1 unit)"
 MOVE = "work_order transition hold|resume"
 NCR = "ncr_report transition review"
-MEASURED_ROWS = (CREATE, LOG, MOVE, NCR)
+PM = "pm_work_order transition assign"
+PM_LIST = "GET /pm-schedules (page of 50)"
+MEASURED_ROWS = (CREATE, LOG, MOVE, NCR, PM, PM_LIST)
+PM_SCHEDULES = 50
 USER_SPECS = [("bench-supervisor", "supervisor", False), ("bench-admin", "admin", False),
-              *[(f"bench-operator-{i}", "operator", False) for i in range(16)]]
+              *[(f"bench-operator-{i}", "operator", False) for i in range(16)],
+              ("bench-technician-0", "maintenance", False), ("bench-technician-1", "maintenance", False)]
 
 
 @dataclass(frozen=True)
@@ -74,9 +84,11 @@ class Config:
 
 
 FULL = Config("full", {CREATE: {1: 100, 16: 240}, LOG: {1: 300, 16: 800}, MOVE: {1: 200, 16: 480},
-                       NCR: {1: 100, 16: 240}}, {1: 10, 16: 32}, FloorCounts())
+                       NCR: {1: 100, 16: 240}, PM: {1: 200, 16: 480}, PM_LIST: {1: 100, 16: 240}},
+              {1: 10, 16: 32}, FloorCounts())
 QUICK = Config("quick", {CREATE: {1: 16, 16: 32}, LOG: {1: 32, 16: 64}, MOVE: {1: 16, 16: 32},
-                         NCR: {1: 16, 16: 32}}, {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50))
+                         NCR: {1: 16, 16: 32}, PM: {1: 16, 16: 32}, PM_LIST: {1: 16, 16: 32}},
+               {1: 4, 16: 16}, FloorCounts(48, 16, 200, 50))
 
 
 @dataclass
@@ -84,6 +96,7 @@ class Users:
     supervisor: User
     admin: User
     operators: list[User]
+    technicians: list[User]
 
 
 class ShopFloorBench(Bench):
@@ -153,6 +166,45 @@ class ShopFloorBench(Bench):
 
         await self.run_scenario(MOVE, clients, op)
 
+    async def pm_schedules(self, machine_id: int) -> list[int]:
+        """PM_SCHEDULES schedules of the machine (each with its Temporal Schedule), made through the API."""
+        ids = []
+        for i in range(PM_SCHEDULES):
+            made = await call(self.http, "POST", f"{V1}/pm-schedules", self.users.supervisor, {
+                "machine_id": machine_id, "pm_type": f"bench-{i}", "frequency_type": "calendar",
+                "frequency_value": 30 + i, "frequency_unit": "days", "lead_time_days": 7,
+                "assigned_technician_id": self.users.technicians[0].id,
+                "checklist": ["Check oil", "Lubricate", "Inspect belts"]}, expect=201)
+            ids.append(made["id"])
+        return ids
+
+    async def pm_assign(self, clients: int, schedule_id: int) -> None:
+        """Each client reassigns its own PM work order between the two technicians (a supervisor's `assign`)."""
+        start = date(2030, 1, 1) + timedelta(days=clients * 100)
+        orders = [(await call(self.http, "POST", f"{V1}/pm-work-orders", self.users.supervisor, {
+            "pm_schedule_id": schedule_id, "scheduled_date": str(start + timedelta(days=c))}, expect=201))["id"]
+            for c in range(clients)]
+        turn = [1] * clients
+
+        async def op(c: int, _: int) -> None:
+            technician = self.users.technicians[turn[c]]
+            answer = await call(self.http, "POST", f"{V1}/workflows/pm_work_order/{orders[c]}/transition/assign",
+                                self.users.supervisor, {"assignee_id": technician.id})
+            turn[c] = 1 - turn[c]
+            if answer["current_assignee"]["id"] != technician.id:
+                raise BenchError(f"assign of PM work order {orders[c]} answered {answer}")
+
+        await self.run_scenario(PM, clients, op)
+
+    async def pm_list(self, clients: int, machine_id: int) -> None:
+        async def op(_: int, __: int) -> None:
+            page = await call(self.http, "GET", f"{V1}/pm-schedules?machine_id={machine_id}&per_page=50",
+                              self.users.operators[0])
+            if len(page["pm_schedules"]) != PM_SCHEDULES:
+                raise BenchError(f"the PM schedules page listed {len(page['pm_schedules'])}")
+
+        await self.run_scenario(PM_LIST, clients, op)
+
     async def ncr(self, clients: int) -> None:
         count = self.total(NCR, clients)
         types = await call(self.http, "GET", f"{V1}/ncr-types", self.users.admin)
@@ -177,6 +229,17 @@ class ShopFloorBench(Bench):
         await self.run_scenario(NCR, clients, op)
 
 
+def seed_machine(dsn: str, tag: str) -> int:
+    """A plant and a machine for the maintenance scenarios (rows only: machines have no lifecycle)."""
+    with psycopg.connect(dsn) as conn:
+        plant = conn.execute("INSERT INTO plants (uid, code, name) VALUES (gen_random_uuid(), %s, 'Bench plant') "
+                             "RETURNING id", (f"BPL-{tag}",)).fetchone()
+        row = conn.execute("INSERT INTO machines (uid, machine_code, name, plant_id, capacity_units_per_hour) "
+                           "VALUES (gen_random_uuid(), %s, 'Bench lathe', %s, 50) RETURNING id",
+                           (f"BM-{tag}", plant[0] if plant else None)).fetchone()
+        return int(row[0]) if row else 0
+
+
 def render(results: list[Result], info: dict[str, Any]) -> str:
     m, v, pg = info["machine"], info["versions"], info["postgres_settings"]
     lines = ["ERP shop-floor benchmark" + (" (--quick: small counts, figures not comparable)"
@@ -196,7 +259,7 @@ def render(results: list[Result], info: dict[str, Any]) -> str:
 
 async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str, Any]]:
     async with serving(stack, USER_SPECS) as (http, logged_in):
-        users = Users(logged_in[0], logged_in[1], logged_in[2:])
+        users = Users(logged_in[0], logged_in[1], logged_in[2:18], logged_in[18:])
         tag = f"{int(time.time()) % 100000:05d}"
         materials = seed_materials(stack.database_url, tag, 500)
         products = seed_products(stack.dsn, materials, tag, 20, 5, 4).ids
@@ -204,9 +267,15 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
         bench = ShopFloorBench(stack, http, users, config, products)
         progress("measuring the floors")
         await bench.floors(CLIENT_LEVELS, config.floors)
+        machine_id = seed_machine(stack.dsn, tag)
         for scenario in (bench.create, bench.log, bench.move, bench.ncr):
             for clients in CLIENT_LEVELS:
                 await scenario(clients)
+        schedules = await bench.pm_schedules(machine_id)
+        for clients in CLIENT_LEVELS:
+            await bench.pm_assign(clients, schedules[0])
+        for clients in CLIENT_LEVELS:
+            await bench.pm_list(clients, machine_id)
 
     order = [UPDATE_FLOOR, TX_FLOOR, *MEASURED_ROWS]
     results = sorted(bench.results, key=lambda r: (order.index(r.scenario), r.clients))
