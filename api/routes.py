@@ -6,7 +6,18 @@ from api import audit, health, workflow_transitions
 from api.approvals import inbox, instances, workflow_definitions
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
-from api.mes import inspections, pm_schedules, pm_work_orders, production_logs, products, spc_charts, work_orders
+from api.mes import (
+    downtime,
+    inspections,
+    machines,
+    plants,
+    pm_schedules,
+    pm_work_orders,
+    production_logs,
+    products,
+    spc_charts,
+    work_orders,
+)
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
 from api.production import batches, modules, packs, skus
 from api.quality import files, ncr_reports, ncr_types
@@ -43,6 +54,7 @@ ROUTERS = [
     # mes: the ERP contract's manufacturing, equipment and maintenance; its named transitions (§6.4)
     products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
     pm_schedules.router, pm_work_orders.router,
+    plants.router, machines.router, downtime.router,
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 Span = tuple[datetime, datetime]
+CALENDAR_UNITS = ("days", "weeks", "months")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ZERO = timedelta(0)
 

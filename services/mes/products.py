@@ -16,6 +16,7 @@ from models.catalog import Material, Part, PartMaterial
 from models.mes import RoutingOperation
 from services.catalog import master_data as catalog
 from services.catalog.master_data import PartStatus
+from services.mes.machines import require_machine
 
 MINUTES_PER_HOUR = Decimal(60)
 
@@ -76,13 +77,16 @@ def _code_taken(code: str) -> AppError:
 
 def create_product(session: Session, actor_id: int, values: dict[str, Any]) -> Product:
     """The part, its bill of materials and its routing in the caller's transaction; a product code already used
-    by any part, an unknown material, a material twice in the bill or a sequence twice in the routing is refused
-    with the field that holds it."""
+    by any part, an unknown material, a material twice in the bill, a sequence twice in the routing or an unknown
+    machine is refused with the field that holds it."""
     code = values["product_code"]
     if catalog.taken(session, Part.part_number, code):
         raise _code_taken(code)
     materials = _materials(session, [line["material_id"] for line in values["bom"]])
     _check_unique([op["sequence"] for op in values["operations"]], "operations", "sequence", "Sequence")
+    for index, op in enumerate(values["operations"]):
+        if op.get("machine_id") is not None:
+            require_machine(session, op["machine_id"], f"operations.{index}.machine_id")
     part = Part(part_number=code, name=values["name"], unit_of_measure=values["unit_of_measure"],
                 status=PartStatus.PRODUCTION.value, is_product=True)
     part = catalog.insert(session, part, _code_taken(code))

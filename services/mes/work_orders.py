@@ -17,6 +17,7 @@ from models.catalog import Part
 from models.mes import WorkOrder, WorkOrderDependency
 from services import audit
 from services.common.guards import locked
+from services.mes.machines import require_machine
 from services.mes.products import field_error
 
 ENTITY = "work_order"
@@ -38,10 +39,13 @@ REACHES = text("""
 
 
 def check_create(session: Session, work_order_id: int, body: dict[str, Any]) -> None:
-    """Refuse, naming the field, a product that is not one or dependencies `check_dependencies` refuses."""
+    """Refuse, naming the field, a product that is not one, an unknown machine or dependencies `check_dependencies`
+    refuses."""
     part = session.get(Part, body["product_id"])
     if part is None or not part.is_product:
         raise field_error("product_id", f"Product {body['product_id']} not found")
+    if body.get("machine_id") is not None:
+        require_machine(session, body["machine_id"], "machine_id")
     check_dependencies(session, work_order_id, body.get("depends_on") or [])
 
 

@@ -13,6 +13,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from models.audit import AuditEntry
 from tests.conftest import MakeUser, TestUser, unique
+from tests.mes.equipment_helpers import make_machine, make_plant
 
 V1 = "/api/v1"
 
@@ -33,18 +34,25 @@ async def engineer(make_user: MakeUser) -> TestUser:
     return await make_user("engineer")
 
 
-def product_body(steel: dict[str, Any], paint: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+async def welder(api, admin) -> dict[str, Any]:
+    """The machine the routing's Weld runs on."""
+    return await make_machine(api, admin, await make_plant(api, admin), name="Welding cell")
+
+
+def product_body(steel: dict[str, Any], paint: dict[str, Any], machine_id: int) -> dict[str, Any]:
     return {"product_code": unique("PRD"), "name": "Bracket assembly", "unit_of_measure": "ea",
             "bom": [{"material_id": steel["id"], "quantity_per_unit": 2.5},
                     {"material_id": paint["id"], "quantity_per_unit": 0.2}],
             "operations": [{"sequence": 10, "name": "Cut", "standard_minutes_per_unit": 6, "labor_rate_per_hour": 30},
-                           {"sequence": 20, "name": "Weld", "machine_id": 4, "standard_minutes_per_unit": 12}]}
+                           {"sequence": 20, "name": "Weld", "machine_id": machine_id,
+                            "standard_minutes_per_unit": 12}]}
 
 
 async def test_a_product_is_created_with_its_bill_routing_and_standard_costs(api, engineer, make_user,
-                                                                            session_factory):
+                                                                            session_factory, welder):
     steel, paint = await material(api, engineer, 150.0), await material(api, engineer, 12.5, unit="l")
-    body = product_body(steel, paint)
+    body = product_body(steel, paint, welder["id"])
     created = ok(await api.post(f"{V1}/products", json=body, headers=engineer.headers), 201)
 
     assert created["product_code"] == body["product_code"] and created["name"] == "Bracket assembly"
@@ -52,7 +60,7 @@ async def test_a_product_is_created_with_its_bill_routing_and_standard_costs(api
     assert [(line["material_id"], line["quantity_per_unit"], line["unit_of_measure"], line["standard_cost"])
             for line in created["bom"]] == [(steel["id"], 2.5, "kg", 150), (paint["id"], 0.2, "l", 12.5)]
     assert [(op["sequence"], op["name"], op["machine_id"], op["labor_rate_per_hour"], op["uses_default_labor_rate"])
-            for op in created["operations"]] == [(10, "Cut", None, 30, False), (20, "Weld", 4, 25, True)]
+            for op in created["operations"]] == [(10, "Cut", None, 30, False), (20, "Weld", welder["id"], 25, True)]
     # 2.5 × 150 + 0.2 × 12.5 = 377.50; 6 min at 30/h + 12 min at the default 25/h = 3.00 + 5.00
     assert created["material_cost_per_unit"] == 377.5 and created["labor_cost_per_unit"] == 8
     assert get_settings().default_labor_rate_per_hour == Decimal("25")
@@ -70,10 +78,12 @@ async def test_a_product_is_created_with_its_bill_routing_and_standard_costs(api
         assert list(actions) == ["PRODUCT_CREATED"]
 
 
-async def test_the_list_is_the_erp_page_with_search(api, engineer):
+async def test_the_list_is_the_erp_page_with_search(api, engineer, welder):
     steel, paint = await material(api, engineer, 10.0), await material(api, engineer, 1.0)
-    first = ok(await api.post(f"{V1}/products", json=product_body(steel, paint), headers=engineer.headers), 201)
-    second = ok(await api.post(f"{V1}/products", json=product_body(steel, paint), headers=engineer.headers), 201)
+    body = product_body(steel, paint, welder["id"])
+    first = ok(await api.post(f"{V1}/products", json=body, headers=engineer.headers), 201)
+    second = ok(await api.post(f"{V1}/products", json={**body, "product_code": unique("PRD")},
+                               headers=engineer.headers), 201)
 
     page = ok(await api.get(f"{V1}/products", params={"search": first["product_code"]}, headers=engineer.headers))
     assert page == {"products": [first], "total": 1, "page": 1, "per_page": 50}
@@ -88,9 +98,9 @@ async def test_the_list_is_the_erp_page_with_search(api, engineer):
     assert [d["field"] for d in too_many.json()["details"]] == ["query.per_page"]
 
 
-async def test_refusals_name_the_field_in_the_erp_shape(api, engineer):
+async def test_refusals_name_the_field_in_the_erp_shape(api, engineer, welder):
     steel, paint = await material(api, engineer, 10.0), await material(api, engineer, 1.0)
-    body = product_body(steel, paint)
+    body = product_body(steel, paint, welder["id"])
     ok(await api.post(f"{V1}/products", json=body, headers=engineer.headers), 201)
 
     cases = [
@@ -101,6 +111,9 @@ async def test_refusals_name_the_field_in_the_erp_shape(api, engineer):
          "bom.1.material_id", f"Material {steel['id']} appears twice"),
         ({**body, "product_code": unique("PRD"), "operations": [body["operations"][0], body["operations"][0]]},
          "operations.1.sequence", "Sequence 10 appears twice"),
+        ({**body, "product_code": unique("PRD"),
+          "operations": [body["operations"][0], {**body["operations"][1], "machine_id": 2_000_000_000}]},
+         "operations.1.machine_id", "Machine 2000000000 not found"),
     ]
     for sent, field, message in cases:
         answer = await api.post(f"{V1}/products", json=sent, headers=engineer.headers)
@@ -115,15 +128,16 @@ async def test_refusals_name_the_field_in_the_erp_shape(api, engineer):
         assert answer.status_code == 400 and answer.json()["error"] == "Validation failed", answer.text
 
 
-async def test_who_may_write_and_what_is_not_a_product(api, engineer, make_user):
+async def test_who_may_write_and_what_is_not_a_product(api, engineer, make_user, welder):
     steel, paint = await material(api, engineer, 10.0), await material(api, engineer, 1.0)
     operator = await make_user("operator")
-    refused = await api.post(f"{V1}/products", json=product_body(steel, paint), headers=operator.headers)
+    body = product_body(steel, paint, welder["id"])
+    refused = await api.post(f"{V1}/products", json=body, headers=operator.headers)
     assert refused.status_code == 403 and set(refused.json()) >= {"error"}
     assert (await api.get(f"{V1}/products", headers=(await make_user("store")).headers)).status_code == 403
 
     supervisor = await make_user("supervisor")
-    ok(await api.post(f"{V1}/products", json=product_body(steel, paint), headers=supervisor.headers), 201)
+    ok(await api.post(f"{V1}/products", json=body, headers=supervisor.headers), 201)
 
     part = ok(await api.post(f"{V1}/parts", json={"part_number": unique("P"), "name": "A plain part"},
                              headers=engineer.headers), 201)
