@@ -15,6 +15,7 @@ from api.mes import (
     pm_work_orders,
     production_logs,
     products,
+    shifts,
     spc_charts,
     work_orders,
 )
@@ -54,7 +55,7 @@ ROUTERS = [
     # mes: the ERP contract's manufacturing, equipment and maintenance; its named transitions (§6.4)
     products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
     pm_schedules.router, pm_work_orders.router,
-    plants.router, machines.router, downtime.router,
+    plants.router, machines.router, downtime.router, shifts.router,
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from api.contracts.types import DbId
 from api.contracts.wire import Money, UtcDateTime
@@ -29,8 +29,10 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("Datetime is out of range once in UTC") from err
 
 
-def _time_of_day(value: str) -> time:
+def _time_of_day(value: object) -> time:
     """`HH:MM` (00:00 to 23:59)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a time of day as HH:MM")
     hours, _, minutes = value.partition(":")
     if len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
         raise ValueError("must be a time of day as HH:MM")
@@ -40,7 +42,8 @@ def _time_of_day(value: str) -> time:
 
 
 UtcIn = Annotated[datetime, AfterValidator(_utc)]
-TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day),
+                      WithJsonSchema({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "examples": ["06:00"]})]
 HhMm = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
 
 
