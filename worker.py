@@ -16,6 +16,7 @@ from activities.context import ActorContextInterceptor
 from activities.failures import DataFailureInterceptor
 from activities.mes import WorkOrderActivities
 from activities.mes.maintenance import MaintenanceActivities
+from activities.mes.recalls import RecallActivities
 from activities.notifications import NotificationActivities
 from activities.procurement import LegacyPurchasingActivities, PurchasingActivities, ReceivingActivities
 from activities.production import ProductionActivities
@@ -28,6 +29,7 @@ from core.settings import get_settings
 from workflows.approvals.approval import ApprovalWorkflow
 from workflows.mes.pm_schedule_check import PmScheduleCheckWorkflow
 from workflows.mes.pm_work_order import PmWorkOrderWorkflow
+from workflows.mes.recall import RecallWorkflow
 from workflows.mes.work_order import WorkOrderWorkflow
 from workflows.notifications.dispatch import NotificationDispatch
 from workflows.notifications.schedule import ensure_schedules
@@ -48,7 +50,8 @@ ACTIVITY_THREAD_PREFIX = "activity"  # names the threads activities run in (logs
 # The last three run only lifecycles started before PurchaseOrderV2 and TransferV2 (which hold their approval).
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, NotificationDispatch,
              TransferWorkflow, PeriodCloseWorkflow, NcrWorkflow, PurchaseOrderV1Workflow, GoodsReceiptWorkflow,
-             TransferV1Workflow, WorkOrderWorkflow, NcrReportWorkflow, PmWorkOrderWorkflow, PmScheduleCheckWorkflow]
+             TransferV1Workflow, WorkOrderWorkflow, NcrReportWorkflow, PmWorkOrderWorkflow, PmScheduleCheckWorkflow,
+             RecallWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -63,7 +66,8 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
                     *PeriodCloseActivities(factory).all(), *NcrActivities(factory).all(),
                     *LegacyPurchasingActivities(factory).all(), *ReceivingActivities(factory).all(),
                     *WorkOrderActivities(factory).all(), *NcrReportActivities(factory).all(),
-                    *MaintenanceActivities(factory).all()],
+                    *MaintenanceActivities(factory).all(),
+                    *RecallActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix=ACTIVITY_THREAD_PREFIX),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

@@ -7,16 +7,22 @@ from api.approvals import inbox, instances, workflow_definitions
 from api.catalog import certifications, materials, parts, suppliers
 from api.identity import auth, users
 from api.mes import (
+    customers,
     downtime,
     inspections,
+    lots,
     machines,
     plants,
     pm_schedules,
     pm_work_orders,
     production_logs,
     products,
+    recalls,
+    serials,
     shifts,
+    shipments,
     spc_charts,
+    traceability,
     work_orders,
 )
 from api.procurement import approvals, goods_receipts, inventory, orders, purchase_orders
@@ -56,6 +62,7 @@ ROUTERS = [
     products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
     pm_schedules.router, pm_work_orders.router,
     plants.router, machines.router, downtime.router, shifts.router,
+    lots.router, serials.router, traceability.router, customers.router, shipments.router, recalls.router,
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox
     instances.router, approvals.router, inbox.router,

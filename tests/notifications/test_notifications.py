@@ -70,6 +70,18 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
                               "NCR NCR-2026-042 (critical) has been under_review since 2026-11-06T15:00:00Z, assigned "
                               "to QC Manager. Escalated to level 1 after 1 day(s).\n"
                               "Review it: /api/v1/ncr-reports/234"),
+    "recall_notice": ({"recall_number": "RCL-2025-003", "severity": "critical", "affected": "lot HSG-20251102-001",
+                       "reason": "Defective hydraulic pump component - potential leak",
+                       "customer_name": "Acme Manufacturing",
+                       "units": ["PUMP-2511-00003 (Hydraulic Pump), SHIP-2025-042 of 2025-11-08",
+                                 "50 x Steel Shaft 25mm of WO-2025-001, SHIP-2025-043 of 2025-11-09"]},
+                      "Product recall RCL-2025-003 (critical): lot HSG-20251102-001",
+                      "Dear Acme Manufacturing,\n\nwe are recalling units traced to lot HSG-20251102-001.\n"
+                      "Reason: Defective hydraulic pump component - potential leak\n\n"
+                      "Units shipped to you that are affected:\n"
+                      "- PUMP-2511-00003 (Hydraulic Pump), SHIP-2025-042 of 2025-11-08\n"
+                      "- 50 x Steel Shaft 25mm of WO-2025-001, SHIP-2025-043 of 2025-11-09\n\n"
+                      "Please stop using them and contact us to arrange their return, quoting RCL-2025-003."),
 }
 
 
