@@ -2,18 +2,21 @@
 (§6.6): a plant's shift patterns, and one shift's output, OEE and comparisons on a date. Services:
 services/mes/shifts.py, shift_performance.py."""
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.erp import ErpPaging, field_errors
 from api.contracts.types import DbId
 from api.deps import SessionDep, require
-from api.mes.equipment_schemas import ShiftCreate, ShiftListOut, ShiftOut
+from api.mes.equipment_schemas import ShiftCreate, ShiftListOut, ShiftMetricsOut, ShiftOut, ShiftPerformanceOut
 from core.permissions import Perm
+from core.timeutil import utcnow
 from services.identity import Principal
 from services.mes import shifts
+from services.mes.shift_performance import shift_performance
 
 router = dialect_router(Dialect.ERP, prefix="/api/v1", tags=["erp: shifts"])
 Viewer = require(Perm.VIEW_EQUIPMENT)
@@ -33,3 +36,18 @@ def create_shift(body: ShiftCreate, session: SessionDep, user: Principal = requi
     validation failure naming its field."""
     with field_errors():
         return ShiftOut.model_validate(shifts.create_shift(session, user.id, body.model_dump()), from_attributes=True)
+
+
+@router.get("/shift-performance", dependencies=[Viewer])
+def get_shift_performance(session: SessionDep, shift_id: DbId,
+                          day: Annotated[date, Query(alias="date")]) -> ShiftPerformanceOut:
+    """The shift's output, OEE, downtime and first-pass yield on `date`, and how its output compares with its own
+    last 7 days and with the plant's other shifts that day (formulas: services/mes/shift_performance.py)."""
+    with field_errors():
+        found = shift_performance(session, shift_id, day, utcnow())
+    return ShiftPerformanceOut(
+        shift_id=found.shift.id, shift_name=found.shift.name, date=found.day,
+        metrics=ShiftMetricsOut(target_units=found.shift.production_target_units, actual_units=found.actual_units,
+                                target_attainment_percent=found.attainment_percent, oee_percent=found.oee_percent,
+                                downtime_minutes=found.downtime_minutes, quality_fpy_percent=found.fpy_percent),
+        comparison=found.comparison)
