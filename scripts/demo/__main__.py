@@ -8,7 +8,9 @@ progress with a pack waiting for QA, so its workflows keep running), procurement
 multi-location stock (scripts/demo/stock.py: locations, deliveries with a price-variance NCR, issues,
 transfers, POB, a period closed and rolled forward, all under `/api`) and the ERP shop floor
 (scripts/demo/erp.py: dependent work orders, a failed first-piece inspection whose NCR goes to closed, an SPC
-chart). What they share is scripts/demo/kit.py.
+chart), maintenance (scripts/demo/maintenance.py: machines, a breakdown, a PM schedule on a Temporal Schedule, its PM
+work order completed) and a recall (scripts/demo/recall.py: a lot traced through motors and pumps to a customer,
+recalled with its PDF). What they share is scripts/demo/kit.py.
 It ends with where to look: the API and the Temporal UI.
 
 Environment: API_URL (default http://127.0.0.1:$API_PORT), ADMIN_PASSWORD, TEMPORAL_UI_PORT.
@@ -30,7 +32,9 @@ from core.settings import DEV_ADMIN_PASSWORD, get_settings
 from scripts.demo.console import ConsoleResult, batch_workflow, pack_workflow, run_console
 from scripts.demo.erp import ErpResult, run_erp
 from scripts.demo.kit import V1, DemoError, Story, log_in
+from scripts.demo.maintenance import MaintenanceResult, run_maintenance
 from scripts.demo.procurement import ProcurementResult, run_procurement
+from scripts.demo.recall import RecallResult, run_recall
 from scripts.demo.stock import StockResult, run_stock
 
 ADMIN_USERNAME = "admin"
@@ -44,6 +48,8 @@ class DemoResult(ConsoleResult):
     procurement: ProcurementResult
     stock: StockResult
     erp: ErpResult
+    maintenance: MaintenanceResult
+    recall: RecallResult
 
     @property
     def completed_workflow_ids(self) -> list[str]:
@@ -92,6 +98,9 @@ def tell_where_to_look(story: Story, result: DemoResult, api_url: str, temporal_
                f"supplier's credit)")
     story.line(f"  ERP, completed: {', '.join(result.erp.completed_workflow_ids)}")
     story.line(f"  ERP, running:   {', '.join(result.erp.running_workflow_ids)} (work order in progress)")
+    story.line(f"  ERP maintenance and recall, completed: "
+               f"{', '.join(result.maintenance.completed_workflow_ids + result.recall.completed_workflow_ids)}; "
+               f"Temporal Schedules: {', '.join(result.maintenance.schedule_ids)}")
     story.line(f"  ERP: GET {api_url}{V1}/work-orders/{result.erp.first_work_order_id}, "
                f"{V1}/ncr-reports/{result.erp.ncr_id}, the SPC chart {result.erp.spc_png}")
     story.line()
@@ -131,9 +140,12 @@ async def run_demo(client: httpx.AsyncClient, admin_password: str, out: TextIO, 
     procurement = await run_procurement(client, admin, tag, story)
     stock = await run_stock(client, admin, tag, story)
     erp = await run_erp(client, admin, tag, story)
-    result = DemoResult(**{**vars(console),
-                           "logins": console.logins + procurement.logins + stock.logins + erp.logins},
-                        run_tag=tag, procurement=procurement, stock=stock, erp=erp)
+    maintenance = await run_maintenance(client, admin, tag, story)
+    recall = await run_recall(admin, tag, story)
+    result = DemoResult(**{**vars(console), "logins": console.logins + procurement.logins + stock.logins
+                           + erp.logins + maintenance.logins},
+                        run_tag=tag, procurement=procurement, stock=stock, erp=erp, maintenance=maintenance,
+                        recall=recall)
     tell_where_to_look(story, result, api_url, temporal_ui_url or default_temporal_ui_url(), admin_username,
                        admin_password)
     out.flush()

@@ -13,6 +13,7 @@ from scripts.demo.kit import DemoError
 from tests.conftest import MakeUser
 from tests.conftest import TestUser as Admin
 from tests.system.test_erp_demo import assert_erp_state
+from tests.system.test_plant_demo import assert_maintenance_state, assert_recall_state
 from tests.system.test_stock_demo import assert_stock_state, assert_story_names_the_workflows
 
 V1 = "/api/v1"
@@ -87,6 +88,8 @@ async def test_demo_runs_twice_and_leaves_completed_and_running_work(
     await assert_procurement_state(api, boss, first.procurement)
     await assert_stock_state(api, boss, first.stock, temporal_client)
     await assert_erp_state(api, boss, first.erp, temporal_client)
+    await assert_maintenance_state(api, boss, first.maintenance, temporal_client)
+    await assert_recall_state(api, boss, first.recall, temporal_client)
     text = out.getvalue()
     assert_story_names_the_workflows(text, first.stock)
     for workflow_id in [*first.completed_workflow_ids, *first.running_workflow_ids]:
@@ -113,6 +116,8 @@ async def test_demo_runs_twice_and_leaves_completed_and_running_work(
     await assert_stock_state(api, boss, first.stock)
     assert again.erp.first_work_order_id != first.erp.first_work_order_id
     await assert_erp_state(api, boss, again.erp)
+    await assert_maintenance_state(api, boss, again.maintenance)
+    await assert_recall_state(api, boss, again.recall)
 
 
 async def test_demo_says_so_in_one_line_when_the_system_is_down() -> None:
