@@ -4,7 +4,6 @@ months from `last_pm_date`) or by the meter (hours of the machine's running time
 status history). Its next due date and status (`scheduled`, `due` inside the lead time or on the day, `overdue`
 past it) are computed on read. Each schedule owns a Temporal Schedule (the API keeps it in step). Never commits."""
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,10 +20,10 @@ from models.mes.equipment import Machine, MachineStatusChange
 from models.mes.maintenance import PmSchedule
 from services import audit
 from services.identity import people
+from services.mes.intervals import CALENDAR_UNITS, add_frequency
 from services.mes.products import field_error
 
 ENTITY = "pm_schedule"
-CALENDAR_UNITS = ("days", "weeks", "months")
 METER_UNITS = ("hours",)
 RATE_WINDOW = timedelta(days=7)  # a meter's recent running rate, to foresee its due date
 EDITABLE = ("pm_type", "frequency_type", "frequency_value", "frequency_unit", "last_pm_date", "lead_time_days",
@@ -35,17 +34,6 @@ EDITABLE = ("pm_type", "frequency_type", "frequency_value", "frequency_unit", "l
 class Due:
     next_due_date: date | None
     status: str
-
-
-def add_period(start: date, value: int, unit: str) -> date:
-    """`start` plus `value` days, weeks or months (the 31st plus a month is the last day of the shorter month)."""
-    if unit == "days":
-        return start + timedelta(days=value)
-    if unit == "weeks":
-        return start + timedelta(weeks=value)
-    month = start.month - 1 + value
-    year, month = start.year + month // 12, month % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def status_for(next_due: date | None, lead_time_days: int, today: date) -> str:
@@ -101,7 +89,7 @@ def due_of(session: Session, schedule: PmSchedule, now: datetime | None = None) 
                                   schedule.frequency_value, now)
     else:
         start = schedule.last_pm_date or schedule.created_at.date()
-        next_due = add_period(start, schedule.frequency_value, schedule.frequency_unit) \
+        next_due = add_frequency(start, schedule.frequency_value, schedule.frequency_unit) \
             if schedule.last_pm_date else start  # never done: due from the day it was planned
     return Due(next_due, status_for(next_due, schedule.lead_time_days, now.date()))
 
