@@ -15,6 +15,7 @@ from activities.approvals import ApprovalActivities
 from activities.context import ActorContextInterceptor
 from activities.failures import DataFailureInterceptor
 from activities.mes import WorkOrderActivities
+from activities.mes.handovers import HandoverActivities
 from activities.mes.maintenance import MaintenanceActivities
 from activities.mes.recalls import RecallActivities
 from activities.notifications import NotificationActivities
@@ -30,6 +31,7 @@ from workflows.approvals.approval import ApprovalWorkflow
 from workflows.mes.pm_schedule_check import PmScheduleCheckWorkflow
 from workflows.mes.pm_work_order import PmWorkOrderWorkflow
 from workflows.mes.recall import RecallWorkflow
+from workflows.mes.shift_handover import ShiftHandoverWorkflow
 from workflows.mes.work_order import WorkOrderWorkflow
 from workflows.notifications.dispatch import NotificationDispatch
 from workflows.notifications.schedule import ensure_schedules
@@ -51,7 +53,7 @@ ACTIVITY_THREAD_PREFIX = "activity"  # names the threads activities run in (logs
 WORKFLOWS = [ProductionBatchWorkflow, PackWorkflow, PurchaseOrderWorkflow, ApprovalWorkflow, NotificationDispatch,
              TransferWorkflow, PeriodCloseWorkflow, NcrWorkflow, PurchaseOrderV1Workflow, GoodsReceiptWorkflow,
              TransferV1Workflow, WorkOrderWorkflow, NcrReportWorkflow, PmWorkOrderWorkflow, PmScheduleCheckWorkflow,
-             RecallWorkflow]
+             RecallWorkflow, ShiftHandoverWorkflow]
 
 
 def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str,
@@ -67,7 +69,7 @@ def build_worker(client: Client, factory: sessionmaker[Session], task_queue: str
                     *LegacyPurchasingActivities(factory).all(), *ReceivingActivities(factory).all(),
                     *WorkOrderActivities(factory).all(), *NcrReportActivities(factory).all(),
                     *MaintenanceActivities(factory).all(),
-                    *RecallActivities(factory).all()],
+                    *RecallActivities(factory).all(), *HandoverActivities(factory).all()],
         activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix=ACTIVITY_THREAD_PREFIX),
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,

@@ -9,6 +9,7 @@ from api.identity import auth, users
 from api.mes import (
     customers,
     downtime,
+    handovers,
     inspections,
     lots,
     machines,
@@ -62,7 +63,7 @@ ROUTERS = [
     # mes: the ERP contract's manufacturing, equipment and maintenance; its named transitions (§6.4)
     products.router, work_orders.router, production_logs.router, inspections.router, spc_charts.router,
     pm_schedules.router, pm_work_orders.router,
-    plants.router, machines.router, downtime.router, shifts.router, maintenance_metrics.router,
+    plants.router, machines.router, downtime.router, shifts.router, handovers.router, maintenance_metrics.router,
     lots.router, serials.router, traceability.router, customers.router, shipments.router, recalls.router,
     workflow_transitions.router,
     # approvals: the engine's templates and instances, procurement's workflow views, the inbox

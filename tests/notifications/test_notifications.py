@@ -82,6 +82,16 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
                       "- PUMP-2511-00003 (Hydraulic Pump), SHIP-2025-042 of 2025-11-08\n"
                       "- 50 x Steel Shaft 25mm of WO-2025-001, SHIP-2025-043 of 2025-11-09\n\n"
                       "Please stop using them and contact us to arrange their return, quoting RCL-2025-003."),
+    "shift_handover_unacknowledged": ({"shift_name": "Day Shift", "plant_name": "Fabrication Plant",
+                                       "date": "2025-11-06", "logged_by": "John Supervisor",
+                                       "logged_at": "2025-11-06T13:55:00Z", "waited": "1 hour",
+                                       "notes": "WO-001 is 75% complete...", "handover_id": 123},
+                                      "Handover not acknowledged: Day Shift on 2025-11-06 (Fabrication Plant)",
+                                      "The handover John Supervisor logged for Day Shift on 2025-11-06 at Fabrication "
+                                      "Plant (2025-11-06T13:55:00Z) has not been acknowledged within 1 hour.\n"
+                                      "Notes: WO-001 is 75% complete...\n"
+                                      "Read it: /api/v1/shift-handovers/123; acknowledge it: "
+                                      "POST /api/v1/shift-handovers/123/acknowledge"),
 }
 
 
