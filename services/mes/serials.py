@@ -1,6 +1,7 @@
 """ERP finished-goods serials (manufacturing-erp.md §6.9 `POST /api/v1/serial-numbers/generate`): `{prefix}-{NNNNN}`
-from one gap-free sequence per prefix, each serial claimed in the system-wide registry (unique forever, across
-cells, modules, packs and products). A work order never gets more serials than it orders.
+from one gap-free sequence per prefix, each serial claimed in the system-wide registry (`serial_numbers`, kind
+`product`: unique forever across cells, modules, packs and products; a number another kind already holds is passed
+over). A work order never gets more serials than it orders.
 
 Concurrency: the work order's row is locked first (two calls for one work order are serialised, so the cap holds),
 then the prefix's sequence row (held until the commit: calls for one prefix take consecutive blocks in commit

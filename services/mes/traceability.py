@@ -6,15 +6,18 @@ moves from work order to work order: everything a work order made is affected wh
 
 - Forward (a lot or a serial → customers): ONE recursive query walks up from the work orders that consumed the lot
   (or the serial) through the serials each affected work order made and the work orders that consumed them,
-  answering the affected work orders with their product, completed and shipped units and how many of their units
-  went into another affected unit; then one query for their serials and one for their shipments (with customer and
-  contact). Three statements whatever the depth. Indexes: `material_consumptions (lot_id)`, `product_serials
-  (work_order_id)`, `material_consumptions (component_serial_id)` (unique), `shipment_items (work_order_id)`.
+  answering the affected work orders with their product and completed units; then one query for their serials
+  (with the work order each went into) and one for their shipments (with customer and contact). Three statements
+  whatever the depth. Indexes: `material_consumptions (lot_id)`, `product_serials (work_order_id)`,
+  `material_consumptions (component_serial_id)` (unique), `shipment_items (work_order_id)`.
 - Backward (a serial → lots): ONE recursive query walks down from the serial's work order through the serials it
-  consumed to the work orders that made them, answering every consumption of every work order met (lot, material,
-  supplier, receipt date, or the sub-assembly's serial); then one query for the production logs of those work
-  orders (operation, operator, date). Indexes: `material_consumptions (work_order_id)`, `product_serials` primary
-  key, `production_logs (work_order_id, id)`.
+  consumed to the work orders that made them, answering every consumption of every work order met (a lateral
+  subquery kept apart by `OFFSET 0`, so each work order's consumptions are read through its index whatever the
+  planner guesses of the walk's size); then one query for the lots met (material, supplier, receipt date), one for
+  the sub-assemblies met (serial, product) and one for the production logs of those work orders (operation,
+  operator, date). Kept apart, each statement's estimated cost stays far below PostgreSQL's `jit_above_cost`: one
+  statement joining it all was estimated past it and spent 30 ms compiling for 1 ms of work. Indexes:
+  `material_consumptions (work_order_id)`, the primary keys, `production_logs (work_order_id, id)`.
 
 UNION (not UNION ALL) makes each walk visit a work order once, so it ends even on a genealogy a seeded database
 may have made cyclic (the API refuses cycles, services/mes/consumption.py). Reads only."""
@@ -43,10 +46,7 @@ FORWARD_ORDERS = """
         JOIN product_serials ps ON ps.work_order_id = a.work_order_id
         JOIN material_consumptions mc ON mc.component_serial_id = ps.id
     )
-    SELECT wo.id, wo.work_order_number, p.name, wo.quantity_completed,
-           (SELECT coalesce(sum(si.quantity), 0) FROM shipment_items si WHERE si.work_order_id = wo.id) AS shipped,
-           (SELECT count(*) FROM product_serials ps JOIN material_consumptions mc ON mc.component_serial_id = ps.id
-            WHERE ps.work_order_id = wo.id AND mc.work_order_id IN (SELECT work_order_id FROM affected)) AS inside
+    SELECT wo.id, wo.work_order_number, p.name, wo.quantity_completed
     FROM affected a JOIN work_orders wo ON wo.id = a.work_order_id JOIN parts p ON p.id = wo.part_id
     ORDER BY wo.id
 """
@@ -54,8 +54,13 @@ FROM_LOT = text(FORWARD_ORDERS.format(seed="SELECT mc.work_order_id FROM materia
                                            "WHERE mc.lot_id = :start"))
 FROM_SERIAL = text(FORWARD_ORDERS.format(seed="SELECT mc.work_order_id FROM material_consumptions mc "
                                               "WHERE mc.component_serial_id = :start"))
+# The serials of the affected work orders, and the work order each went into (none: not consumed).
 SERIALS_OF = text("""
-    SELECT work_order_id, serial_number FROM product_serials WHERE work_order_id = ANY(:ids) ORDER BY id
+    SELECT ps.work_order_id, ps.serial_number,
+           (SELECT mc.work_order_id FROM material_consumptions mc WHERE mc.component_serial_id = ps.id)
+    FROM product_serials ps
+    WHERE ps.work_order_id = ANY(:ids)
+    ORDER BY ps.id
 """)
 SHIPPED = """
     SELECT si.work_order_id, s.shipment_number, s.ship_date, c.id, c.name, c.contact_email, c.contact_phone,
@@ -79,18 +84,25 @@ BACKWARD = text("""
         WHERE t.depth < :max_depth
     ),
     orders AS (SELECT work_order_id, min(depth) AS depth FROM tree GROUP BY work_order_id)
-    SELECT o.depth, cwo.work_order_number, mc.quantity,
-           coalesce(m.name, sp.name) AS material_name, l.lot_number, ps.serial_number, sup.name AS supplier,
-           l.receipt_date, ps.work_order_id AS component_work_order_id
+    SELECT o.depth, o.work_order_id, wo.work_order_number, used.quantity, used.lot_id, used.component_serial_id
     FROM orders o
-    JOIN work_orders cwo ON cwo.id = o.work_order_id
-    JOIN material_consumptions mc ON mc.work_order_id = o.work_order_id
-    LEFT JOIN lots l ON l.id = mc.lot_id
-    LEFT JOIN materials m ON m.id = l.material_id
-    LEFT JOIN suppliers sup ON sup.id = l.supplier_id
-    LEFT JOIN product_serials ps ON ps.id = mc.component_serial_id
-    LEFT JOIN parts sp ON sp.id = ps.part_id
-    ORDER BY o.depth, mc.id
+    JOIN work_orders wo ON wo.id = o.work_order_id
+    CROSS JOIN LATERAL (
+        SELECT mc.id, mc.quantity, mc.lot_id, mc.component_serial_id FROM material_consumptions mc
+        WHERE mc.work_order_id = o.work_order_id
+        OFFSET 0
+    ) AS used
+    ORDER BY o.depth, used.id
+""")
+LOTS_OF = text("""
+    SELECT l.id, m.name, l.lot_number, s.name, l.receipt_date
+    FROM lots l JOIN materials m ON m.id = l.material_id LEFT JOIN suppliers s ON s.id = l.supplier_id
+    WHERE l.id = ANY(:ids)
+""")
+COMPONENTS_OF = text("""
+    SELECT ps.id, p.name, ps.serial_number, ps.work_order_id
+    FROM product_serials ps JOIN parts p ON p.id = ps.part_id
+    WHERE ps.id = ANY(:ids)
 """)
 OPERATIONS = text("""
     SELECT wo.work_order_number, ro.name, coalesce(u.full_name, u.username), (pl.logged_at AT TIME ZONE 'UTC')::date,
@@ -245,16 +257,21 @@ def _serial(session: Session, serial_number: str) -> Any:
 
 
 def _affected(session: Session, walk: Any, start: int) -> list[AffectedProduct]:
-    """The recursive walk, then the serials and the shipments of every work order it found (two queries)."""
-    products = {row[0]: AffectedProduct(row[0], row[1], row[2], max(int(row[3]), int(row[4])), int(row[5]))
+    """The recursive walk, then the serials (with where each went) and the shipments of every work order it found
+    (two queries). A work order's quantity is its completed units, or the units shipped of it when more."""
+    products = {row[0]: AffectedProduct(row[0], row[1], row[2], int(row[3]))
                 for row in session.execute(walk, {"start": start})}
     if not products:
         return []
     ids = list(products)
-    for work_order_id, serial_number in session.execute(SERIALS_OF, {"ids": ids}).tuples():
-        products[work_order_id].serial_numbers.append(serial_number)
+    for work_order_id, serial_number, into in session.execute(SERIALS_OF, {"ids": ids}).tuples().all():
+        product = products[work_order_id]
+        product.serial_numbers.append(serial_number)
+        product.inside += into in products
     for product, unit in _shipped_rows(session, SHIPPED_OF_ORDERS, {"ids": ids}, products):
         product.shipped.append(unit)
+    for product in products.values():
+        product.quantity = max(product.quantity, sum(unit.quantity for unit in product.shipped))
     return list(products.values())
 
 
@@ -267,7 +284,7 @@ def _shipped_rows(session: Session, query: Any, params: dict[str, Any],
                   products: dict[int, AffectedProduct]) -> list[tuple[AffectedProduct, ShippedUnit]]:
     rows = []
     for work_order_id, number, ship_date, cid, cname, email, phone, serial, quantity in session.execute(
-            query, params).tuples():
+            query, params).tuples().all():
         product = products[work_order_id]
         rows.append((product, ShippedUnit(product.work_order_number, product.product_name, number, ship_date,
                                           CustomerRef(cid, cname, email, phone), serial, int(quantity))))
@@ -276,17 +293,31 @@ def _shipped_rows(session: Session, query: Any, params: dict[str, Any],
 
 def backward(session: Session, serial_number: str) -> BackwardTrace:
     """What the unit is made of: every lot and sub-assembly its work order consumed, and theirs, at any depth;
-    and the operations logged on each of those work orders."""
+    and the operations logged on each of those work orders. Five statements whatever the depth."""
     serial = _serial(session, serial_number)
+    used = session.execute(BACKWARD, {"start": serial.work_order_id, "max_depth": MAX_DEPTH}).tuples().all()
+    lots = _by_id(session, LOTS_OF, [row[4] for row in used if row[4] is not None])
+    components = _by_id(session, COMPONENTS_OF, [row[5] for row in used if row[5] is not None])
     materials: list[MaterialUsed] = []
     tree = [serial.work_order_id]
-    for row in session.execute(BACKWARD, {"start": serial.work_order_id, "max_depth": MAX_DEPTH}).tuples():
-        depth, consumer, quantity, name, lot_number, component, supplier, receipt, component_order = row
-        materials.append(MaterialUsed(depth, consumer, name, lot_number, component, supplier, receipt, quantity))
-        if component_order is not None and component_order not in tree:
-            tree.append(component_order)
+    for depth, work_order_id, consumer, quantity, lot_id, component_id in used:
+        if work_order_id not in tree:
+            tree.append(work_order_id)
+        if lot_id is not None:
+            _, name, lot_number, supplier, receipt = lots[lot_id]
+            materials.append(MaterialUsed(depth, consumer, name, lot_number, None, supplier, receipt, quantity))
+        else:
+            _, name, component, maker = components[component_id]
+            materials.append(MaterialUsed(depth, consumer, name, None, component, None, None, quantity))
+            if maker not in tree:  # a sub-assembly's work order that consumed nothing still has its operations
+                tree.append(maker)
     operations = [OperationPerformed(number, name, operator, day, int(units)) for number, name, operator, day, units
-                  in session.execute(OPERATIONS, {"ids": tree}).tuples()]
+                  in session.execute(OPERATIONS, {"ids": tree}).tuples().all()]
     completed = serial.completed_at.date() if serial.completed_at else None
     return BackwardTrace(serial_number, serial.product_name, serial.work_order_number, completed, materials,
                          operations)
+
+
+def _by_id(session: Session, query: Any, ids: list[int]) -> dict[int, Any]:
+    """Rows of a follow-up query by their first column, the id (no statement for no ids)."""
+    return {row[0]: row for row in session.execute(query, {"ids": ids}).tuples().all()} if ids else {}

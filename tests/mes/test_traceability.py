@@ -118,13 +118,13 @@ async def test_each_trace_is_a_fixed_number_of_queries_whatever_the_depth(api, m
         ok(await api.get(f"{V1}/traceability/backward", headers=g.viewer.headers,
                          params={"serial_number": g.pumps[0]}))
         backward = [s for s in statements if "material_consumptions" in s or "production_logs" in s
-                    or "product_serials" in s]
+                    or "product_serials" in s or "lots" in s]
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     # the lot, the recursive walk, its serials, its shipments
     assert len(forward) == 4 and sum("WITH RECURSIVE" in s for s in forward) == 1
-    # the serial, the recursive walk with every consumption, the production logs
-    assert len(backward) == 3 and sum("WITH RECURSIVE" in s for s in backward) == 1
+    # the serial, the recursive walk with every consumption, the lots, the sub-assemblies, the production logs
+    assert len(backward) == 5 and sum("WITH RECURSIVE" in s for s in backward) == 1
 
 
 async def test_a_trace_needs_something_that_exists(api, make_user, admin):
