@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint pytest demo bench bench-console bench-procurement bench-stock bench-mes bench-shop-floor bench-equipment system-deps browser-deps clean
+.PHONY: run test lint pytest demo bench bench-console bench-procurement bench-stock bench-mes bench-shop-floor bench-traceability bench-equipment system-deps browser-deps clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ demo: $(INSTALLED)
 	$(BIN)/python -m scripts.demo
 
 # The four benchmarks, one after the other (each starts and stops its own stack); or one of them alone.
-bench: bench-console bench-procurement bench-stock bench-mes bench-shop-floor bench-equipment
+bench: bench-console bench-procurement bench-stock bench-mes bench-shop-floor bench-traceability bench-equipment
 
 bench-console: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.console
@@ -66,6 +66,9 @@ bench-shop-floor: system-deps $(INSTALLED)
 
 bench-equipment: system-deps $(INSTALLED)
 	$(BIN)/python -m bench.equipment
+
+bench-traceability: system-deps $(INSTALLED)
+	$(BIN)/python -m bench.traceability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
