@@ -39,7 +39,9 @@ async def test_the_sequence_is_per_material_and_receipt_date_and_gap_free_under_
     numbers = sorted(ok(a, 201)["lot_number"] for a in answers)
     part = first["material_code"].replace("-", "")
     assert numbers == [f"{part}-20251106-{n:03d}" for n in range(1, 7)]
-    assert (await lot(api, store, first["id"], 1, "2025-11-07"))["lot_number"] == f"{part}-20251107-001"
+    later = await lot(api, store, first["id"], 1, "2025-11-07")
+    assert later["lot_number"] == f"{part}-20251107-001"
+    assert ok(await api.get(f"{V1}/lot-numbers/{later['lot_number']}", headers=store.headers)) == later
     other = second["material_code"].replace("-", "")
     assert (await lot(api, store, second["id"], 1, "2025-11-06"))["lot_number"] == f"{other}-20251106-001"
 
@@ -71,6 +73,8 @@ async def test_a_refused_lot_names_its_field_and_receives_nothing(api, make_user
         assert refused.json()["error"] == "Validation failed"
         assert refused.json()["details"][0]["field"] == field
     assert (await api.post(f"{V1}/lot-numbers", headers=operator.headers, json=valid)).status_code == 403
+    purchase = await make_user("purchase")  # neither receives lots nor sees traceability
+    assert (await api.get(f"{V1}/lot-numbers/X-20250101-001", headers=purchase.headers)).status_code == 403
     assert count(session_factory, Lot) == before
     missing = await api.get(f"{V1}/lot-numbers/NOPE-20250101-001", headers=warehouse.headers)
     assert missing.status_code == 404

@@ -13,9 +13,21 @@ from sqlalchemy import select
 from core.db import session_scope
 from models.mes.traceability import RecallNotice, RecallReport
 from models.notifications import Notification
-from tests.conftest import eventually
+from tests.conftest import eventually, unique
 from tests.mes.helpers import V1, ok
-from tests.mes.trace_helpers import count, lot, material, three_levels
+from tests.mes.trace_helpers import (
+    completed,
+    consume,
+    count,
+    customer,
+    lot,
+    material,
+    produce,
+    product,
+    ship,
+    started,
+    three_levels,
+)
 from tests.quality.helpers import use_own_store
 from workflows.mes.recall import recall_workflow_id
 
@@ -156,3 +168,33 @@ async def test_only_those_who_may_see_traceability_download_a_recall_pdf(api, ma
     unknown = await api.get(f"{V1}/files/recall-reports/RCL-1999-001.pdf", headers=warehouse.headers)
     assert unknown.status_code == 404 and unknown.json()["error"] == "Not found"
     assert (await api.get(f"{V1}/files/ncr/1/x.png", headers=warehouse.headers)).status_code == 403  # an NCR's
+
+
+async def test_a_quantity_shipped_without_serials_is_recalled_by_its_work_order(api, make_user, admin, session_factory):
+    supervisor, operator, warehouse = (await make_user("supervisor"), await make_user("operator"),
+                                       await make_user("warehouse"))
+    quality = await make_user("quality_manager")
+    steel = await material(api, admin, "Steel bar")
+    bar_lot = await lot(api, warehouse, steel["id"], 100)
+    shaft = await product(api, admin, "Steel Shaft 25mm", steel["id"])
+    order = await started(api, supervisor, shaft, 50)
+    ok(await consume(api, operator, order, lot_number=bar_lot["lot_number"], quantity=40), 201)
+    await produce(api, operator, order, 50)
+    await completed(api, supervisor, order)
+    acme = await customer(api, warehouse, unique("Acme"), f"{unique('ops')}@acme.example.com")
+    shipped = await ship(api, warehouse, acme["id"], work_order_id=order["id"], quantity=30)
+
+    raised = ok(await api.post(f"{V1}/recall-reports", headers=quality.headers, json={
+        "recall_reason": "Cracks", "lot_number": bar_lot["lot_number"], "severity": "major"}), 201)
+
+    assert (raised["total_affected_units"], raised["total_affected_customers"]) == (50, 1)
+    [line] = raised["affected_customers"][0]["products_shipped"]
+    assert line == {"serial_number": None, "ship_date": "2025-11-08", "shipment_number": shipped["shipment_number"],
+                    "work_order_number": order["work_order_number"], "product_name": "Steel Shaft 25mm",
+                    "quantity": 30}
+    await notified(api, quality, raised)
+    with session_scope(session_factory) as session:
+        body = session.scalars(select(Notification.body).where(Notification.reference_id == raised["id"],
+                                                               Notification.kind == "recall_notice")).one()
+    expected = f"- 30 x Steel Shaft 25mm of {order['work_order_number']}, {shipped['shipment_number']} of 2025-11-08"
+    assert expected in body
