@@ -92,6 +92,16 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
                                       "Notes: WO-001 is 75% complete...\n"
                                       "Read it: /api/v1/shift-handovers/123; acknowledge it: "
                                       "POST /api/v1/shift-handovers/123/acknowledge"),
+    "pm_work_order_assigned": ({"work_order_number": "PM-2025-042", "pm_type": "lubrication",
+                                "machine": "CNC Lathe Machine", "scheduled_date": "2025-11-06"},
+                               "PM work order PM-2025-042: lubrication on CNC Lathe Machine",
+                               "Preventive maintenance PM-2025-042 (lubrication) on CNC Lathe Machine is due on "
+                               "2025-11-06 and assigned to you.\nOpen it: /api/v1/pm-work-orders"),
+    "pm_work_order_overdue": ({"work_order_number": "PM-2025-042", "machine": "CNC Lathe Machine",
+                               "scheduled_date": "2025-11-06", "status": "planned", "level": 1},
+                              "Overdue: PM work order PM-2025-042 on CNC Lathe Machine",
+                              "PM work order PM-2025-042 on CNC Lathe Machine was scheduled for 2025-11-06 and is "
+                              "still planned (escalation level 1)."),
 }
 
 
