@@ -172,8 +172,10 @@ class PostgresCluster:
         return self.home / "pg.log"
 
     def server_options(self) -> list[str]:
+        # jit=off: the service's statements are short OLTP reads and writes; JIT compiles whole plans whose
+        # estimates pass jit_above_cost (a recursive trace's did) and spends tens of ms for a 1 ms query.
         options = ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1", "-k", str(self.dir),
-                   "-c", "max_connections=300"]
+                   "-c", "max_connections=300", "-c", "jit=off"]
         if self.fast_unsafe:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         return options
