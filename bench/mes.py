@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.mes_seed import SeededProducts, SeededSpc, seed_materials, seed_products, seed_spc
+from bench.mes_seed import SeededProducts, SeededSpc, seed_machines, seed_materials, seed_products, seed_spc
 from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
@@ -74,6 +74,7 @@ SPC = "/api/v1/spc-charts"
 CLIENT_LEVELS = (1, 16)
 PER_PAGE = 50
 BOM_LINES = 5
+MACHINES = 40  # the routings' steps run on these
 OPERATIONS = 4
 WIDTH = 40                 # of the scenario column
 
@@ -118,10 +119,10 @@ class Users:
 
 class MesBench(Bench):
     def __init__(self, stack: BenchStack, http: httpx.AsyncClient, users: Users, meter: CpuMeter, config: Config,
-                 materials: list[int], seeded: SeededProducts, spc: SeededSpc) -> None:
+                 materials: list[int], seeded: SeededProducts, spc: SeededSpc, machines: list[int]) -> None:
         super().__init__(stack, meter)
         self.http, self.users, self.config = http, users, config
-        self.materials, self.seeded, self.spc = materials, seeded, spc
+        self.materials, self.seeded, self.spc, self.machines = materials, seeded, spc, machines
 
     async def reads(self, scenario: str, clients: int, paths: list[str], check: Callable[[int, Any], None],
                     warmup: int | None = None) -> None:
@@ -197,7 +198,7 @@ class MesBench(Bench):
                 "bom": [{"material_id": m, "quantity_per_unit": float(Decimal(1 + (i + n) % 9) / 4)}
                         for n, m in enumerate(materials)],
                 "operations": [{"sequence": 10 * (s + 1), "name": ("Cut", "Weld", "Paint", "Inspect")[s % 4],
-                                "machine_id": 1 + (i + s) % 40 if s % 2 == 0 else None,
+                                "machine_id": self.machines[(i + s) % len(self.machines)] if s % 2 == 0 else None,
                                 "standard_minutes_per_unit": 2 + (i + s) % 15,
                                 "labor_rate_per_hour": None if s == 3 else 30}
                                for s in range(OPERATIONS)]}
@@ -296,12 +297,13 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
         started = time.monotonic()
         tag = f"{int(time.time()) % 100000:05d}"
         materials = seed_materials(stack.database_url, tag, config.materials)
-        seeded = seed_products(stack.dsn, materials, tag, config.products, BOM_LINES, OPERATIONS)
+        machines = seed_machines(stack.dsn, tag, MACHINES)
+        seeded = seed_products(stack.dsn, materials, tag, config.products, BOM_LINES, OPERATIONS, machines)
         spc = seed_spc(stack.dsn, seeded.ids[0], users.inspector.id, tag, SPC_POINTS)
         analyze(stack.dsn)
         progress(f"seeded {len(seeded.ids):,} products, {seeded.bom_lines:,} BOM lines, {seeded.operations:,} "
                  f"operations, {spc.points:,} measurements in {time.monotonic() - started:.1f} s")
-        bench = MesBench(stack, http, users, stack.meter(), config, materials, seeded, spc)
+        bench = MesBench(stack, http, users, stack.meter(), config, materials, seeded, spc, machines)
 
         progress("measuring the floors")
         await bench.floors(CLIENT_LEVELS, config.floors)

@@ -40,6 +40,18 @@ class SeededProducts:
     operations: int
 
 
+def seed_machines(dsn: str, tag: str, count: int) -> list[int]:
+    """A plant and `count` machines (rows only: routings and the maintenance scenarios name them)."""
+    with psycopg.connect(dsn) as conn:
+        plant = conn.execute("INSERT INTO plants (uid, code, name) VALUES (gen_random_uuid(), %s, 'Bench plant') "
+                             "RETURNING id", (f"BPL-{tag}",)).fetchone()
+        rows = conn.execute(
+            "INSERT INTO machines (uid, machine_code, name, plant_id, capacity_units_per_hour) "
+            "SELECT gen_random_uuid(), %s || '-' || n, 'Bench machine ' || n, %s, 50 FROM generate_series(1, %s) n "
+            "RETURNING id", (f"BM-{tag}", plant[0] if plant else None, count)).fetchall()
+        return sorted(int(row[0]) for row in rows)
+
+
 def seed_materials(database_url: str, tag: str, count: int) -> list[int]:
     engine = make_engine(database_url, pool_size=1)
     try:
@@ -56,12 +68,13 @@ def seed_materials(database_url: str, tag: str, count: int) -> list[int]:
 
 
 def seed_products(dsn: str, materials: list[int], tag: str, count: int, bom_lines: int,
-                  operations: int) -> SeededProducts:
-    """`count` products with `bom_lines` materials and `operations` routing steps each."""
+                  operations: int, machines: list[int]) -> SeededProducts:
+    """`count` products with `bom_lines` materials and `operations` routing steps each (every other step on one
+    of `machines`)."""
     if bom_lines * MATERIAL_STRIDE >= len(materials) and bom_lines > 1:
         raise ValueError(f"{bom_lines} lines need more than {bom_lines * MATERIAL_STRIDE} materials")
     params = {"n": count, "tag": tag, "materials": materials, "lines": bom_lines, "ops": operations,
-              "stride": MATERIAL_STRIDE, "names": list(OPERATION_NAMES)}
+              "stride": MATERIAL_STRIDE, "names": list(OPERATION_NAMES), "machines": machines}
     with psycopg.connect(dsn) as conn, conn.transaction():
         rows = conn.execute(
             """
@@ -93,7 +106,8 @@ def seed_products(dsn: str, materials: list[int], tag: str, count: int, bom_line
                                             labor_rate_per_hour, uid)
             SELECT p.id, 10 * (s + 1),
                    (%(names)s::text[])[1 + (p.k + s) %% cardinality(%(names)s::text[])],
-                   CASE WHEN s %% 2 = 0 THEN 1 + (p.k + s) %% 40 END,
+                   CASE WHEN s %% 2 = 0
+                        THEN (%(machines)s::int[])[1 + (p.k + s) %% cardinality(%(machines)s::int[])] END,
                    round(1 + ((p.k * 11 + s * 7) %% 240) / 4.0, 4),
                    CASE WHEN s %% 3 = 0 THEN NULL ELSE 20 + (p.k + s) %% 30 END,
                    gen_random_uuid()

@@ -31,10 +31,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
-import psycopg
 
 from bench.mes import against_floor, table
-from bench.mes_seed import seed_materials, seed_products
+from bench.mes_seed import seed_machines, seed_materials, seed_products
 from bench.seed import analyze
 from bench.stack import (
     CPU_GROUPS,
@@ -229,17 +228,6 @@ class ShopFloorBench(Bench):
         await self.run_scenario(NCR, clients, op)
 
 
-def seed_machine(dsn: str, tag: str) -> int:
-    """A plant and a machine for the maintenance scenarios (rows only: machines have no lifecycle)."""
-    with psycopg.connect(dsn) as conn:
-        plant = conn.execute("INSERT INTO plants (uid, code, name) VALUES (gen_random_uuid(), %s, 'Bench plant') "
-                             "RETURNING id", (f"BPL-{tag}",)).fetchone()
-        row = conn.execute("INSERT INTO machines (uid, machine_code, name, plant_id, capacity_units_per_hour) "
-                           "VALUES (gen_random_uuid(), %s, 'Bench lathe', %s, 50) RETURNING id",
-                           (f"BM-{tag}", plant[0] if plant else None)).fetchone()
-        return int(row[0]) if row else 0
-
-
 def render(results: list[Result], info: dict[str, Any]) -> str:
     m, v, pg = info["machine"], info["versions"], info["postgres_settings"]
     lines = ["ERP shop-floor benchmark" + (" (--quick: small counts, figures not comparable)"
@@ -262,12 +250,13 @@ async def run(stack: BenchStack, config: Config) -> tuple[list[Result], dict[str
         users = Users(logged_in[0], logged_in[1], logged_in[2:18], logged_in[18:])
         tag = f"{int(time.time()) % 100000:05d}"
         materials = seed_materials(stack.database_url, tag, 500)
-        products = seed_products(stack.dsn, materials, tag, 20, 5, 4).ids
+        machines = seed_machines(stack.dsn, tag, 4)
+        products = seed_products(stack.dsn, materials, tag, 20, 5, 4, machines).ids
         analyze(stack.dsn)
         bench = ShopFloorBench(stack, http, users, config, products)
         progress("measuring the floors")
         await bench.floors(CLIENT_LEVELS, config.floors)
-        machine_id = seed_machine(stack.dsn, tag)
+        machine_id = machines[0]
         for scenario in (bench.create, bench.log, bench.move, bench.ncr):
             for clients in CLIENT_LEVELS:
                 await scenario(clients)

@@ -20,7 +20,7 @@ from datetime import date
 
 import psycopg
 
-from bench.mes_seed import seed_materials, seed_products
+from bench.mes_seed import seed_machines, seed_materials, seed_products
 
 SUPPLIERS = 40
 MATERIALS = 200
@@ -49,7 +49,7 @@ def seed_genealogy(database_url: str, dsn: str, tag: str, orders: int, operators
     """`orders` work orders (a multiple of 3), a third per level, and everything around them."""
     per_level = orders // 3
     materials = seed_materials(database_url, tag, MATERIALS)
-    products = seed_products(dsn, materials, tag, len(LEVELS), 2, 4).ids
+    products = seed_products(dsn, materials, tag, len(LEVELS), 2, 4, seed_machines(dsn, tag, 2)).ids
     params = {"tag": tag, "materials": materials, "products": products, "per_level": per_level,
               "units": SERIALS_PER_ORDER, "lots_per": LOTS_PER_ORDER, "days": LOT_DAYS, "start": LOT_START,
               "suppliers": SUPPLIERS, "customers": CUSTOMERS, "per_shipment": PER_SHIPMENT, "operators": operators}
