@@ -21,6 +21,12 @@ def locked(session: Session, model: type[T], entity_id: int, label: str) -> T:
     return row
 
 
+def field_error(field: str, message: str) -> AppError:
+    """A refusal of one field of the request (`bom.0.material_id`): the ERP renders it as its validation failure
+    (`{"error": "Validation failed", "details": [{"field", "message"}]}`, api/contracts/erp.py)."""
+    return AppError("VALIDATION_ERROR", 400, message, {"field": field})
+
+
 def check_version(entity: Any, expected: int | None, label: str) -> None:
     if expected is not None and entity.version != expected:
         raise AppError("VERSION_CONFLICT", 409, f"{label} {entity.id} was changed by someone else",

@@ -22,7 +22,7 @@ from models.catalog import Material, Part
 from models.mes import WorkOrder
 from models.mes.traceability import Lot, MaterialConsumption, ProductSerial, Shipment, ShipmentItem
 from services import audit
-from services.mes.products import field_error
+from services.common.guards import field_error
 
 CONSUMING = (WorkOrderStatus.IN_PROGRESS.value, WorkOrderStatus.COMPLETED.value)
 # Is work order `:target` among `:maker` and the work orders whose units went into it, at any depth? Then a unit

@@ -16,8 +16,8 @@ from models.mes import WorkOrder
 from models.mes.equipment import DowntimeEvent, DowntimeReason, Machine
 from services import audit
 from services.catalog import master_data as catalog
+from services.common.guards import field_error
 from services.mes.machines import require_reason
-from services.mes.plants import field_refusal
 from services.mes.utilization import Reliability, reliability
 
 
@@ -56,11 +56,11 @@ def log_event(session: Session, actor_id: int, values: dict[str, Any], now: date
     `metrics_days` days, this event included."""
     machine = session.scalars(select(Machine).where(Machine.id == values["machine_id"]).with_for_update()).first()
     if machine is None:
-        raise field_refusal("machine_id", f"Machine {values['machine_id']} not found")
+        raise field_error("machine_id", f"Machine {values['machine_id']} not found")
     reason = require_reason(session, values["downtime_reason_code"], "downtime_reason_code")
     work_order_id = values.get("work_order_id")
     if work_order_id is not None and session.get(WorkOrder, work_order_id) is None:
-        raise field_refusal("work_order_id", f"Work order {work_order_id} not found")
+        raise field_error("work_order_id", f"Work order {work_order_id} not found")
     started, ended = values["started_at"], values["ended_at"]
     _check_times(started, ended, now)
     _check_overlap(session, machine, started, ended)
@@ -78,9 +78,9 @@ def log_event(session: Session, actor_id: int, values: dict[str, Any], now: date
 
 def _check_times(started: datetime, ended: datetime, now: datetime) -> None:
     if ended <= started:
-        raise field_refusal("ended_at", f"ended_at {iso_z(ended)} must be after started_at {iso_z(started)}")
+        raise field_error("ended_at", f"ended_at {iso_z(ended)} must be after started_at {iso_z(started)}")
     if ended > now:
-        raise field_refusal("ended_at", f"ended_at {iso_z(ended)} is in the future; log downtime once it has ended "
+        raise field_error("ended_at", f"ended_at {iso_z(ended)} is in the future; log downtime once it has ended "
                                         "(or set the machine's status)")
 
 
@@ -93,5 +93,5 @@ def _check_overlap(session: Session, machine: Machine, started: datetime, ended:
         .order_by(DowntimeEvent.started_at).limit(1)).first()
     if other is not None:
         until = f"to {iso_z(other.ended_at)}" if other.ended_at else "still open"
-        raise field_refusal("started_at", f"Overlaps downtime event {other.id} of machine {machine.machine_code} "
+        raise field_error("started_at", f"Overlaps downtime event {other.id} of machine {machine.machine_code} "
                                           f"({iso_z(other.started_at)} {until})")

@@ -17,11 +17,10 @@ from models.mes import WorkOrder
 from models.mes.equipment import Plant, Shift, ShiftHandover
 from services import audit, notifications
 from services.catalog import master_data as catalog
-from services.common.guards import locked
+from services.common.guards import field_error, locked
 from services.identity import people
 from services.mes.intervals import DAY_NAMES
 from services.mes.machines import require_machine
-from services.mes.plants import field_refusal
 from services.mes.utilization import pattern_of
 
 NOTES_IN_MAIL = 500  # characters of the notes a reminder quotes
@@ -42,12 +41,12 @@ def create(session: Session, actor_id: int, values: dict[str, Any]) -> Handover:
     the same shift and date, is refused naming its field (a race for the same shift and date loses the same way)."""
     shift = session.get(Shift, values["shift_id"])
     if shift is None:
-        raise field_refusal("shift_id", f"Shift {values['shift_id']} not found")
+        raise field_error("shift_id", f"Shift {values['shift_id']} not found")
     day: date = values["date"]
     if not pattern_of(shift).runs_on(day):
-        raise field_refusal("date", f"{shift.name} does not run on {DAY_NAMES[day.weekday()]}s ({day})")
+        raise field_error("date", f"{shift.name} does not run on {DAY_NAMES[day.weekday()]}s ({day})")
     _check_references(session, values)
-    taken = field_refusal("date", f"{shift.name} already has a handover on {day}")
+    taken = field_error("date", f"{shift.name} already has a handover on {day}")
     if session.scalar(select(ShiftHandover.id).where(ShiftHandover.shift_id == shift.id,
                                                      ShiftHandover.date == day)) is not None:
         raise taken
@@ -68,7 +67,7 @@ def _check_references(session: Session, values: dict[str, Any]) -> None:
     found = set(session.scalars(select(WorkOrder.id).where(WorkOrder.id.in_(wanted)))) if wanted else set()
     for index, work_order_id in enumerate(wanted):
         if work_order_id not in found:
-            raise field_refusal(f"wip_work_orders.{index}.work_order_id", f"Work order {work_order_id} not found")
+            raise field_error(f"wip_work_orders.{index}.work_order_id", f"Work order {work_order_id} not found")
     for index, issue in enumerate(values.get("issues") or []):
         if issue.get("machine_id") is not None:
             require_machine(session, issue["machine_id"], f"issues.{index}.machine_id")

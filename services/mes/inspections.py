@@ -30,8 +30,8 @@ from models.mes import (
     WorkOrder,
 )
 from services.catalog import master_data as catalog
+from services.common.guards import field_error
 from services.common.queries import given
-from services.mes.products import field_error
 
 FrequencyType = Literal["first_piece", "in_process", "final", "sampling", "every_unit"]
 CharacteristicType = Literal["dimensional", "visual", "functional", "material", "other"]

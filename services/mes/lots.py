@@ -19,7 +19,7 @@ from models.catalog import Material, Supplier
 from models.mes.traceability import Lot, MaterialConsumption
 from services import audit
 from services.catalog.master_data import columns_of
-from services.mes.products import field_error
+from services.common.guards import field_error
 
 SEPARATORS = re.compile(r"[^A-Za-z0-9]")
 CODE_PART_CHARS = 60  # lot numbers are at most 80 characters: code part, date (8), sequence (3+) and two dashes

@@ -23,9 +23,10 @@ from models.mes.equipment import DowntimeEvent, DowntimeReason, Machine, Machine
 from models.mes.maintenance import PmSchedule, PmWorkOrder
 from services import audit
 from services.catalog import master_data as catalog
-from services.common.guards import locked
-from services.mes.intervals import CALENDAR_UNITS, add_frequency, available_spans
-from services.mes.plants import field_refusal, require_plant
+from services.common.guards import field_error, locked
+from services.mes import pm_schedules
+from services.mes.intervals import CALENDAR_UNITS, available_spans
+from services.mes.plants import require_plant
 from services.mes.utilization import DOWN_STATUSES, PREVENTIVE, load_reasons, plant_patterns, timelines, usage
 
 STATUSES = ("available", "running", "setup", "down", "maintenance")
@@ -37,7 +38,7 @@ def require_machine(session: Session, machine_id: int, field: str) -> Machine:
     """The machine a body names (`machine_id`, `operations.2.machine_id`), or the refusal naming `field`."""
     machine = session.get(Machine, machine_id)
     if machine is None:
-        raise field_refusal(field, f"Machine {machine_id} not found")
+        raise field_error(field, f"Machine {machine_id} not found")
     return machine
 
 
@@ -46,7 +47,7 @@ def require_reason(session: Session, code: str, field: str) -> DowntimeReason:
     reason = session.scalar(select(DowntimeReason).where(DowntimeReason.code == code,
                                                          DowntimeReason.is_active.is_(True)))
     if reason is None:
-        raise field_refusal(field, f"Downtime reason {code} not found")
+        raise field_error(field, f"Downtime reason {code} not found")
     return reason
 
 
@@ -111,7 +112,7 @@ def set_status(session: Session, actor_id: int, machine_id: int, values: dict[st
 def _reason_for(session: Session, status: str, code: str | None) -> DowntimeReason | None:
     """The reason a change names (`down` must name one), `preventive_maintenance` for a maintenance naming none."""
     if status == "down" and not code:
-        raise field_refusal("reason_code", "A machine going down needs a reason_code")
+        raise field_error("reason_code", "A machine going down needs a reason_code")
     if code:
         return require_reason(session, code, "reason_code")
     return require_reason(session, PREVENTIVE, "reason_code") if status == "maintenance" else None
@@ -220,13 +221,8 @@ def _maintenance(session: Session, machine_ids: list[int]) -> tuple[dict[int, da
 
 
 def _next_due(schedule: PmSchedule) -> date | None:
-    """A calendar schedule's next due date as the PM schedules compute it (services/mes/pm_schedules.py `due_of`):
-    its last PM date plus the frequency, or the day it was made when it was never done; None for a meter."""
+    """A calendar schedule's next due date as the PM schedules compute it; None for a meter (it needs the
+    machine's running hours: the PM schedules' list shows it)."""
     if schedule.frequency_type != "calendar" or schedule.frequency_unit not in CALENDAR_UNITS:
         return None
-    if schedule.last_pm_date is None:
-        return (schedule.created_at or utcnow()).astimezone(UTC).date()
-    try:
-        return add_frequency(schedule.last_pm_date, schedule.frequency_value, schedule.frequency_unit)
-    except (OverflowError, ValueError):  # past the end of the calendar
-        return None
+    return pm_schedules.calendar_due_date(schedule)

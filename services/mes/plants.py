@@ -6,14 +6,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from core.errors import AppError, not_found
+from core.errors import not_found
 from models.mes.equipment import Plant
 from services.catalog import master_data as catalog
-
-
-def field_refusal(field: str, message: str) -> AppError:
-    """A refusal of one field of the request (the ERP renders it as `Validation failed` with its field)."""
-    return AppError("VALIDATION_ERROR", 400, message, {"field": field})
+from services.common.guards import field_error
 
 
 def create_plant(session: Session, actor_id: int, values: dict[str, Any]) -> Plant:
@@ -47,5 +43,5 @@ def require_plant(session: Session, plant_id: int, field: str = "plant_id") -> P
     """The plant a body names, or the refusal naming `field`."""
     plant = session.get(Plant, plant_id)
     if plant is None:
-        raise field_refusal(field, f"Plant {plant_id} not found")
+        raise field_error(field, f"Plant {plant_id} not found")
     return plant

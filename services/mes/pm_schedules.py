@@ -19,9 +19,9 @@ from models.identity import User
 from models.mes.equipment import Machine, MachineStatusChange
 from models.mes.maintenance import PmSchedule
 from services import audit
+from services.common.guards import field_error
 from services.identity import people
 from services.mes.intervals import CALENDAR_UNITS, add_frequency
-from services.mes.products import field_error
 
 ENTITY = "pm_schedule"
 METER_UNITS = ("hours",)
@@ -88,10 +88,19 @@ def due_of(session: Session, schedule: PmSchedule, now: datetime | None = None) 
         next_due = meter_due_date(running_spans(session, schedule.machine_id, since, now),
                                   schedule.frequency_value, now)
     else:
-        start = schedule.last_pm_date or schedule.created_at.date()
-        next_due = add_frequency(start, schedule.frequency_value, schedule.frequency_unit) \
-            if schedule.last_pm_date else start  # never done: due from the day it was planned
+        next_due = calendar_due_date(schedule)
     return Due(next_due, status_for(next_due, schedule.lead_time_days, now.date()))
+
+
+def calendar_due_date(schedule: PmSchedule) -> date | None:
+    """A calendar schedule's next due date: its last PM plus the frequency, or, never done, the day it was made
+    (None past the end of the calendar)."""
+    if schedule.last_pm_date is None:
+        return schedule.created_at.date()
+    try:
+        return add_frequency(schedule.last_pm_date, schedule.frequency_value, schedule.frequency_unit)
+    except (OverflowError, ValueError):
+        return None
 
 
 def check_values(session: Session, values: dict[str, Any]) -> None:

@@ -33,9 +33,9 @@ from models.mes.equipment import Machine
 from models.mes.maintenance import PmChecklistItem, PmSchedule, PmWorkOrder
 from services import audit, notifications
 from services.approvals import definitions
+from services.common.guards import field_error
 from services.identity import people
 from services.mes import pm_schedules
-from services.mes.products import field_error
 
 SUPERVISOR = "supervisor"
 

@@ -16,7 +16,7 @@ from core.settings import get_settings
 from dto.mes import Progress, WorkOrderStatus
 from models.catalog import Material, PartMaterial
 from models.mes import ProductionLog, RoutingOperation, WorkOrder
-from services.mes.products import field_error
+from services.common.guards import field_error
 
 CENT = Decimal("0.01")
 

@@ -16,6 +16,7 @@ from models.catalog import Material, Part, PartMaterial
 from models.mes import RoutingOperation
 from services.catalog import master_data as catalog
 from services.catalog.master_data import PartStatus
+from services.common.guards import field_error
 from services.mes.machines import require_machine
 
 MINUTES_PER_HOUR = Decimal(60)
@@ -65,10 +66,6 @@ class Product:
 def labor_rate(operation: Operation, default_rate: Decimal) -> Decimal:
     return operation.labor_rate_per_hour if operation.labor_rate_per_hour is not None else default_rate
 
-
-def field_error(field: str, message: str) -> AppError:
-    """A refusal of one field of the body (the ERP renders it as `Validation failed` with its field)."""
-    return AppError("VALIDATION_ERROR", 400, message, {"field": field})
 
 
 def _code_taken(code: str) -> AppError:

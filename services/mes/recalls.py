@@ -27,9 +27,9 @@ from models.mes.traceability import Customer, Lot, RecallNotice, RecallReport
 from models.notifications import Notification
 from services import audit
 from services.common import object_store
+from services.common.guards import field_error
 from services.common.object_store import ObjectMissing
 from services.mes import recall_pdf, traceability
-from services.mes.products import field_error
 from services.mes.traceability import ForwardTrace, ShippedUnit
 
 PDF_TYPE = "application/pdf"

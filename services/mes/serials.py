@@ -23,7 +23,7 @@ from models.mes import WorkOrder
 from models.mes.traceability import ProductSerial
 from models.operations import SerialNumber
 from services import audit
-from services.mes.products import field_error
+from services.common.guards import field_error
 
 SERIAL_KIND = "product"
 SEQUENCE_PERIOD = "serial"  # one sequence per prefix, never reset

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from models.mes import InspectionLog, ProductionLog, WorkOrder
 from models.mes.equipment import Machine, Shift
+from services.common.guards import field_error
 from services.mes.intervals import ZERO, Span, clip, intersect, shift_window, total, working_spans
-from services.mes.plants import field_refusal
 from services.mes.shifts import get_shift, key_of
 from services.mes.utilization import load_reasons, minutes, pattern_of, timelines
 
@@ -49,7 +49,7 @@ def shift_performance(session: Session, shift_id: int, day: date, now: datetime)
     """The shift's figures on `day` (404 for an unknown shift; a date too near the calendar's ends is refused)."""
     shift = get_shift(session, shift_id)
     if not date.min + timedelta(days=COMPARED_DAYS + 1) <= day < date.max:
-        raise field_refusal("date", f"date {day} is outside the calendar this service reckons with")
+        raise field_error("date", f"date {day} is outside the calendar this service reckons with")
     pattern = pattern_of(shift)
     start, end = shift_window(pattern, day)
     planned = clip(working_spans(pattern, day), start, min(end, now))

@@ -14,8 +14,8 @@ from core.errors import not_found
 from models.mes.equipment import Plant, Shift
 from services import audit
 from services.catalog import master_data as catalog
+from services.common.guards import field_error
 from services.mes.intervals import DAY_NAMES
-from services.mes.plants import field_refusal
 from services.mes.utilization import pattern_of
 
 
@@ -30,13 +30,13 @@ def create_shift(session: Session, actor_id: int, values: dict[str, Any]) -> Shi
     as the shift is refused, naming the field."""
     plant = session.scalars(select(Plant).where(Plant.id == values["plant_id"]).with_for_update()).first()
     if plant is None:
-        raise field_refusal("plant_id", f"Plant {values['plant_id']} not found")
+        raise field_error("plant_id", f"Plant {values['plant_id']} not found")
     key = key_of(values["name"])
     for name in session.scalars(select(Shift.name).where(Shift.plant_id == plant.id)):
         if key_of(name) == key:
-            raise field_refusal("name", f"Plant {plant.code} already has a shift named {name}")
+            raise field_error("name", f"Plant {plant.code} already has a shift named {name}")
     if values["end_time"] == values["start_time"]:
-        raise field_refusal("end_time", "end_time must differ from start_time")
+        raise field_error("end_time", "end_time must differ from start_time")
     days = sorted(set(values["active_days"]), key=DAY_NAMES.index)
     shift = Shift(plant_id=plant.id, name=values["name"], start_time=values["start_time"],
                   end_time=values["end_time"], break_duration_minutes=values["break_duration_minutes"],
@@ -44,7 +44,7 @@ def create_shift(session: Session, actor_id: int, values: dict[str, Any]) -> Shi
                   oee_target_percent=values.get("oee_target_percent"), is_active=values.get("is_active", True))
     length = pattern_of(shift).length
     if values["break_duration_minutes"] * 60 >= length.total_seconds():
-        raise field_refusal("break_duration_minutes", f"The break must be shorter than the shift "
+        raise field_error("break_duration_minutes", f"The break must be shorter than the shift "
                                                       f"({int(length.total_seconds() // 60)} minutes)")
     session.add(shift)
     session.flush()

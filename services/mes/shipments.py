@@ -20,7 +20,7 @@ from models.mes import WorkOrder
 from models.mes.traceability import Customer, MaterialConsumption, ProductSerial, Shipment, ShipmentItem
 from services import audit
 from services.catalog import master_data as catalog
-from services.mes.products import field_error
+from services.common.guards import field_error
 
 
 @dataclass

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import AppError, not_found
 from models.mes import InspectionCharacteristic, InspectionMeasurement
+from services.common.guards import field_error
 from services.mes import spc
 from services.mes.inspections import specification_text
-from services.mes.products import field_error
 
 MIN_POINTS = 2  # a moving range needs two points
 MARKERS_UP_TO = 300  # points drawn as dots too up to this many; beyond, the line alone stays readable

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models.mes.equipment import DowntimeEvent, DowntimeReason, Machine, MachineStatusChange, Shift
+from services.common.guards import field_error
 from services.mes.intervals import (
     ZERO,
     Piece,
@@ -35,7 +36,6 @@ from services.mes.intervals import (
     subtract,
     total,
 )
-from services.mes.plants import field_refusal
 
 DOWN_STATUSES = ("down", "maintenance")
 PREVENTIVE = "preventive_maintenance"  # the reason of a maintenance that names none
@@ -195,9 +195,9 @@ class Period:
 def check_range(start_date: date, end_date: date) -> None:
     """A period of whole days: its start not after its end, at most MAX_RANGE_DAYS days."""
     if start_date > end_date:
-        raise field_refusal("start_date", f"start_date {start_date} is after end_date {end_date}")
+        raise field_error("start_date", f"start_date {start_date} is after end_date {end_date}")
     if (end_date - start_date).days >= MAX_RANGE_DAYS:
-        raise field_refusal("end_date", f"A period covers at most {MAX_RANGE_DAYS} days")
+        raise field_error("end_date", f"A period covers at most {MAX_RANGE_DAYS} days")
 
 
 def period(start_date: date, end_date: date, now: datetime) -> Period:

@@ -16,9 +16,8 @@ from models.approvals import WorkflowTransition
 from models.catalog import Part
 from models.mes import WorkOrder, WorkOrderDependency
 from services import audit
-from services.common.guards import locked
+from services.common.guards import field_error, locked
 from services.mes.machines import require_machine
-from services.mes.products import field_error
 
 ENTITY = "work_order"
 DEPENDENCY_LOCK = 0x574F4445  # pg_advisory_xact_lock key of dependency edits ("WODE")

@@ -17,10 +17,10 @@ from models.quality import NonConformance
 from services import audit, notifications
 from services.approvals import definitions
 from services.approvals.definitions import Definition
+from services.common.guards import field_error
 from services.identity import people
 from services.quality.assignees import least_loaded_assignee
 from services.quality.ncr_report_reads import by_id
-from services.quality.ncr_types import field_refusal
 
 
 def invalid_transition(code: str, state: str, allowed: list[str]) -> AppError:
@@ -101,7 +101,7 @@ def _named_assignee(session: Session, user_id: int | None, role: str | None) -> 
     """An assignment names an active user holding the role of the report's state."""
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or not definitions.holds_role(user, role):
-        raise field_refusal("assignee_id", f"The assignee must be an active user with the role {role}"
+        raise field_error("assignee_id", f"The assignee must be an active user with the role {role}"
                             if user_id is not None else "assignee_id is required")
     return user.id
 

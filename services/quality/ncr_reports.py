@@ -18,10 +18,11 @@ from models.approvals import WorkflowTransition
 from models.quality import NcrPhoto, NcrType, NonConformance
 from services import audit
 from services.approvals import definitions
+from services.common.guards import field_error
 from services.quality import photos as ncr_photos
 from services.quality.assignees import least_loaded_assignee
 from services.quality.ncr_report_reads import KIND, by_id
-from services.quality.ncr_types import field_refusal, type_by_id, type_named
+from services.quality.ncr_types import type_by_id, type_named
 
 # The work orders live in a higher area (mes): read by name.
 WORK_ORDER_NUMBER = text("SELECT work_order_number FROM work_orders WHERE id = :id")
@@ -51,9 +52,9 @@ def open_report(session: Session, *, actor_id: int | None, ncr_type: NcrType, se
                 work_order_id: int | None) -> NonConformance:
     """The report in its definition's initial state, assigned, with its first history entry (`submit`)."""
     if severity not in set(Severity):
-        raise field_refusal("severity", f"Severity must be one of {', '.join(Severity)}")
+        raise field_error("severity", f"Severity must be one of {', '.join(Severity)}")
     if work_order_id is not None and session.scalar(WORK_ORDER_NUMBER, {"id": work_order_id}) is None:
-        raise field_refusal("work_order_id", f"Work order {work_order_id} not found")
+        raise field_error("work_order_id", f"Work order {work_order_id} not found")
     definition = definitions.load(session, NCR_REPORT)
     state, now = definition.initial_state, utcnow()
     assignee = least_loaded_assignee(session, definition.role_of(state))

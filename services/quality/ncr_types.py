@@ -4,14 +4,9 @@ raising an NCR report. Quality managers add them; names are unique whatever thei
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import AppError
 from models.quality import NcrType
 from services import audit
-
-
-def field_refusal(field: str, message: str) -> AppError:
-    """A refusal naming a field of the request (the ERP contract renders it as its validation failure)."""
-    return AppError("VALIDATION_ERROR", 422, message, {"field": field})
+from services.common.guards import field_error
 
 
 def list_types(session: Session, offset: int, limit: int) -> tuple[list[NcrType], int]:
@@ -23,7 +18,7 @@ def list_types(session: Session, offset: int, limit: int) -> tuple[list[NcrType]
 def create_type(session: Session, actor_id: int, name: str, description: str | None) -> NcrType:
     """A new NCR type; a name already taken (in any case) is refused, naming the field."""
     if session.scalar(select(NcrType.id).where(func.lower(NcrType.name) == name.lower())) is not None:
-        raise field_refusal("name", f"NCR type {name} already exists")
+        raise field_error("name", f"NCR type {name} already exists")
     ncr_type = NcrType(name=name, description=description, is_active=True)
     session.add(ncr_type)
     session.flush()
@@ -36,7 +31,7 @@ def type_by_id(session: Session, ncr_type_id: int, field: str = "ncr_type_id") -
     """An active NCR type, or the refusal naming `field`."""
     ncr_type = session.get(NcrType, ncr_type_id)
     if ncr_type is None or not ncr_type.is_active:
-        raise field_refusal(field, f"NCR type {ncr_type_id} not found")
+        raise field_error(field, f"NCR type {ncr_type_id} not found")
     return ncr_type
 
 
@@ -45,5 +40,5 @@ def type_named(session: Session, name: str) -> NcrType:
     ncr_type = session.scalar(select(NcrType).where(func.lower(NcrType.name) == name.lower(),
                                                     NcrType.is_active.is_(True)))
     if ncr_type is None:
-        raise field_refusal("ncr_type", f"NCR type {name} not found")
+        raise field_error("ncr_type", f"NCR type {name} not found")
     return ncr_type
