@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from api.contracts.types import DbId
 from api.contracts.wire import Money, UtcDateTime
 from api.mes.schemas import Body
+from api.mes.work_order_schemas import HistoryEntryOut
 from api.transitions import PersonOut
 
 Task = Annotated[str, Field(min_length=1, max_length=500)]
@@ -87,15 +88,6 @@ class ChecklistTick(Body):
     completed: bool
 
 
-class PmHistoryOut(BaseModel):
-    transition_code: str
-    from_state: str | None
-    to_state: str
-    performed_by: PersonOut | None
-    comment: str | None
-    performed_at: UtcDateTime
-
-
 class PmWorkOrderOut(BaseModel):
     """The contract's answer, with the priority, notes, escalation and times."""
 
@@ -119,7 +111,7 @@ class PmWorkOrderOut(BaseModel):
 
 
 class PmWorkOrderDetailOut(PmWorkOrderOut):
-    history: list[PmHistoryOut]
+    history: list[HistoryEntryOut]
 
 
 class PmWorkOrderListOut(BaseModel):
