@@ -27,13 +27,27 @@ log = logging.getLogger("api.recalls")
 async def raise_recall(request: Request, client: Client, user: Principal, body: dict[str, Any]) -> RecallView:
     """The report, its notices and its PDF in one committed transaction; then its lifecycle, which notifies the
     customers. A lifecycle that cannot be started now is logged: the report stays `notifying` with its notices
-    `pending` until `start_recall_lifecycle` is called for it again."""
+    `pending`, and the next read of it (`recall_seen`) starts it."""
     raised = await in_transaction(request, recalls.raise_recall, user.id, body)
     try:
         await start_recall_lifecycle(client, raised.view.id, raised.view.recall_number, raised.notice_ids)
     except Exception:  # noqa: BLE001 - the recall is saved; its notices wait for the lifecycle
         log.exception("could not start the lifecycle of recall %s", raised.view.recall_number)
     return raised.view
+
+
+async def recall_seen(request: Request, client: Client, reference: str) -> RecallView:
+    """A recall as it stands; one still `notifying` gets its lifecycle (re)started, so a start lost when the recall
+    was raised (Temporal unreachable then) is made good by the next look at it. A running or finished lifecycle is
+    left as it is."""
+    view = await in_transaction(request, recalls.get_recall, reference)
+    if view.status == RecallStatus.NOTIFYING.value:
+        ids = await in_transaction(request, recalls.notice_ids, view.id)
+        try:
+            await start_recall_lifecycle(client, view.id, view.recall_number, ids)
+        except Exception:  # noqa: BLE001 - the answer stands; the next look tries again
+            log.exception("could not start the lifecycle of recall %s", view.recall_number)
+    return view
 
 
 async def start_recall_lifecycle(client: Client, recall_id: int, recall_number: str, notice_ids: list[int]) -> None:

@@ -9,12 +9,11 @@ from fastapi import Path, Request
 from api.contracts.dialects import Dialect, dialect_router
 from api.contracts.erp import field_errors
 from api.contracts.types import SafeStr
-from api.deps import SessionDep, TemporalDep, require
-from api.mes.recall_calls import raise_recall
+from api.deps import TemporalDep, require
+from api.mes.recall_calls import raise_recall, recall_seen
 from api.mes.traceability_schemas import RecallCreate, RecallOut, recall_out
 from core.permissions import Perm
 from services.identity import Principal
-from services.mes import recalls
 
 router = dialect_router(Dialect.ERP, prefix="/api/v1/recall-reports", tags=["erp: traceability"])
 
@@ -29,6 +28,8 @@ async def create_recall(body: RecallCreate, request: Request, client: TemporalDe
 
 
 @router.get("/{recall_id}", dependencies=[require(Perm.VIEW_EQUIPMENT)])
-def get_recall(recall_id: Annotated[SafeStr, Path(max_length=30)], session: SessionDep) -> RecallOut:
-    """By id or by number (`RCL-2025-003`), with each customer's notification status."""
-    return recall_out(recalls.get_recall(session, recall_id))
+async def get_recall(recall_id: Annotated[SafeStr, Path(max_length=30)], request: Request,
+                     client: TemporalDep) -> RecallOut:
+    """By id or by number (`RCL-2025-003`), with each customer's notification status; a recall still notifying
+    has its lifecycle made sure of."""
+    return recall_out(await recall_seen(request, client, recall_id))

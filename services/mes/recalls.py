@@ -147,6 +147,12 @@ def unit_text(line: dict[str, Any]) -> str:
     return f"{what}, {line['shipment_number']} of {line['ship_date']}"
 
 
+def notice_ids(session: Session, recall_id: int) -> list[int]:
+    """The recall's notices, in order (its lifecycle's input)."""
+    return list(session.scalars(select(RecallNotice.id).where(RecallNotice.recall_id == recall_id)
+                                .order_by(RecallNotice.id)))
+
+
 def get_recall(session: Session, reference: str) -> RecallView:
     """A recall by its id or its number (`RCL-2025-003`), with each customer's notice; 404 when there is none."""
     condition = (RecallReport.id == int(reference) if reference.isdigit() and len(reference) < 10

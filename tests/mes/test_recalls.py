@@ -9,7 +9,9 @@ import re
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
+from temporalio.service import RPCError
 
+from api.mes import recall_calls
 from core.db import session_scope
 from models.mes.traceability import RecallNotice, RecallReport
 from models.notifications import Notification
@@ -198,3 +200,23 @@ async def test_a_quantity_shipped_without_serials_is_recalled_by_its_work_order(
                                                                Notification.kind == "recall_notice")).one()
     expected = f"- 30 x Steel Shaft 25mm of {order['work_order_number']}, {shipped['shipment_number']} of 2025-11-08"
     assert expected in body
+
+
+async def test_a_recall_whose_lifecycle_start_was_lost_is_started_by_the_next_read(api, make_user, admin,
+                                                                                   monkeypatch, temporal_client):
+    g = await three_levels(api, make_user, admin)
+    quality = await make_user("quality_manager")
+
+    async def unreachable(*_: object) -> None:
+        raise RuntimeError("Temporal unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(recall_calls, "start_recall_lifecycle", unreachable)
+        raised = ok(await api.post(f"{V1}/recall-reports", headers=quality.headers, json={
+            "recall_reason": "Winding fault", "serial_number": g.motors[0], "severity": "major"}), 201)
+    assert raised["status"] == "notifying"  # saved and answered; its customers not told yet
+    with pytest.raises(RPCError):
+        await temporal_client.get_workflow_handle(recall_workflow_id(raised["id"])).describe()
+
+    final = await notified(api, quality, raised)  # reading it starts the lifecycle, which tells every customer
+    assert [c["notification_status"] for c in final["affected_customers"]] == ["sent", "failed"]
